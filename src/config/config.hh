@@ -1,0 +1,111 @@
+// Validated configuration. Every field has its default here; the YAML loader
+// (config/load.hh) fills what the file sets and rejects anything else.
+// Durations are milliseconds (suffix _ms). Pure structs: no yaml-cpp types leak out.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/rows.hh"
+
+namespace provledger::config {
+
+// SQL a ledger runs. Empty = the built-in default for the reference schema
+// (source/queries.hh). Parameters and result columns are documented in the
+// README ("Queries") and in source/queries.hh.
+struct LedgerQueries {
+  std::string clock;        // -> now_us bigint
+  std::string receipts;     // ($1 after_us, $2 after_id, $3 upto_us, $4 limit)
+  std::string anchored;     // ($1 after_us, $2 after_id, $3 upto_us, $4 limit)
+  std::string queue_depth;  // -> depth bigint
+  std::string proofs_last;  // -> proved_at_us bigint (NULL when none)
+};
+
+struct TraceQueries {
+  std::string clock;
+  std::string spans;        // ($1 after_us, $2 after_span_id, $3 upto_us, $4 limit)
+};
+
+struct Connection {
+  std::string dsn;                  // libpq conninfo string or URI, without password
+  std::string password_file;        // optional: file holding the password
+  std::string password_env;         // optional: environment variable holding it
+  std::int64_t connect_timeout_ms = 5000;
+  std::int64_t statement_timeout_ms = 10000;
+};
+
+struct Ledger {
+  std::string name;                 // unique source name, used as the `source` label
+  std::string region;               // `region` label of this ledger's series
+  Connection conn;
+  std::int64_t out_of_order_ms = 5000;   // rows committed later than this after their timestamp are missed
+  std::int64_t batch_size = 50000;       // rows per keyset page
+  LedgerQueries queries;
+  int line = 0;                     // position in the config file, for messages
+};
+
+enum class TraceKind { kPostgres };
+
+struct TraceStore {
+  std::string name;
+  TraceKind kind = TraceKind::kPostgres;
+  Connection conn;
+  std::int64_t out_of_order_ms = 30000;  // spans are written when they end
+  std::int64_t batch_size = 50000;
+  TraceQueries queries;
+  int line = 0;
+};
+
+enum class FlagsKind { kNone, kFile, kSql };
+
+struct Flags {
+  FlagsKind kind = FlagsKind::kNone;
+  std::string name = "flags";
+  std::string file;                 // kFile: path of flags.spec (YAML tenant -> feature -> percent)
+  Connection conn;                  // kSql
+  std::string query;                // kSql: -> tenant text, feature text, pct double precision
+};
+
+struct Tenants {
+  std::int64_t max = 10000;               // cap on distinct tenants exported
+  std::vector<std::string> allow;         // ECMAScript regexes, full match; empty = all
+  std::vector<std::string> deny;          // full-match regexes, applied after allow
+  std::int64_t shard_index = 0;           // this replica's shard
+  std::int64_t shard_total = 1;           // number of shards (1 = no sharding)
+  std::int64_t max_name_bytes = 128;      // longer tenant names are decode errors
+};
+
+struct Coverage {
+  std::int64_t window_ms = 3600 * 1000;   // 1h
+  std::int64_t grace_ms = 120 * 1000;     // 2m receipt flush delay
+};
+
+struct Histogram {
+  std::vector<double> anchor_latency_buckets_ms = {5, 10, 15, 20, 30, 50, 100, 250, 500};
+  bool anchor_latency_per_tenant = true;
+};
+
+struct Web {
+  std::string listen_address = ":23473";
+  std::string telemetry_path = "/metrics";
+  std::int64_t max_requests = 40;         // concurrent HTTP worker threads
+};
+
+struct Config {
+  std::string path;                       // file it was loaded from
+  Web web;
+  std::int64_t poll_interval_ms = 15000;
+  std::string state_file;                 // empty = no state file
+  std::int64_t state_max_divergence_keys = 1000000;
+  std::int64_t log_bad_rows_per_minute = 10;   // rate limit of bad-row log lines per source
+  Coverage coverage;
+  Tenants tenants;
+  Histogram histogram;
+  std::vector<Ledger> ledgers;
+  std::vector<TraceStore> trace_stores;
+  Flags flags;
+};
+
+}  // namespace provledger::config

@@ -1,0 +1,61 @@
+// A source does I/O only: it owns one database connection (or a file), reads
+// rows new since its cursors, decodes them into typed rows and reports its
+// health. It never computes metrics. Thread safety: one Source is used by one
+// poller thread at a time; cursors()/SetCursors() are called only between polls.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "config/config.hh"
+#include "core/rows.hh"
+
+namespace provledger::source {
+
+// Keyset position in a (timestamp, id) ordered stream: rows with
+// (ts, id) > (cursor.ts, cursor.id) are new.
+struct StreamCursor {
+  Micros ts = kMinMicros;
+  std::string id;
+  bool operator==(const StreamCursor&) const = default;
+};
+
+struct LedgerCursors {
+  StreamCursor receipts;
+  StreamCursor anchored;
+};
+
+struct TraceCursors {
+  StreamCursor spans;
+};
+
+using Batch = std::variant<std::monostate, LedgerBatch, TraceBatch, FlagsBatch>;
+
+struct PollResult {
+  PollReport report;   // always filled
+  Batch batch;         // monostate when the poll failed before producing data
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual const std::string& name() const = 0;
+  virtual SourceKind kind() const = 0;
+  // Runs one poll: (re)connects if needed, reads every page of new rows up to
+  // the horizon, advances the cursors past what it returns. Never throws:
+  // failures are reported in PollResult.report (success=false, error kind) and
+  // the cursors stay where they were, so nothing is lost or read twice.
+  virtual PollResult Poll() = 0;
+  // Drops the connection (reload, shutdown). Safe to call at any time from the
+  // poller thread.
+  virtual void Close() = 0;
+};
+
+class LedgerSource;   // source/ledger_source.hh
+class TraceSource;    // source/trace_source.hh
+class FlagsFileSource;
+class FlagsSqlSource;
+
+}  // namespace provledger::source
