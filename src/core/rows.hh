@@ -98,6 +98,7 @@ struct PollReport {
   // Errors seen during this poll by kind (decode errors can accompany a success).
   std::uint64_t errors[kErrorKinds] = {0, 0, 0, 0};
   Micros finished_at = 0;          // exporter wall clock, epoch µs
+  std::string error;               // last error text when !success (never holds a password)
 };
 
 }  // namespace provledger

@@ -1,0 +1,400 @@
+#include "compute/engine.hh"
+
+#include <algorithm>
+#include <cmath>
+
+namespace provledger::compute {
+
+namespace {
+
+constexpr char kSep = '\x1f';   // separates tenant and op_id in the operation key
+
+std::uint64_t OpKey(std::string_view tenant, std::string_view op_id) {
+  std::uint64_t h = StableHash64(tenant);
+  h = StableHash64(h, std::string_view(&kSep, 1));
+  return StableHash64(h, op_id);
+}
+
+std::uint64_t Fingerprint(std::string_view s) { return StableHash64(s); }
+
+Micros Ms(std::int64_t ms) { return ms * 1000; }
+
+}  // namespace
+
+EngineOptions EngineOptions::FromConfig(const config::Config& cfg) {
+  EngineOptions o;
+  o.window = Ms(cfg.coverage.window_ms);
+  o.grace = Ms(cfg.coverage.grace_ms);
+  o.latency_bounds_ms = cfg.histogram.anchor_latency_buckets_ms;
+  o.latency_per_tenant = cfg.histogram.anchor_latency_per_tenant;
+  o.tenants.max = cfg.tenants.max;
+  o.tenants.allow = cfg.tenants.allow;
+  o.tenants.deny = cfg.tenants.deny;
+  o.tenants.shard_index = cfg.tenants.shard_index;
+  o.tenants.shard_total = cfg.tenants.shard_total;
+  o.max_divergence_keys = static_cast<std::size_t>(cfg.state_max_divergence_keys);
+  for (const auto& l : cfg.ledgers) o.sources.push_back({l.name, SourceKind::kLedger, l.region});
+  for (const auto& t : cfg.trace_stores) o.sources.push_back({t.name, SourceKind::kTraces, ""});
+  if (cfg.flags.kind != config::FlagsKind::kNone) o.sources.push_back({cfg.flags.name, SourceKind::kFlags, ""});
+  return o;
+}
+
+Engine::Engine(EngineOptions options)
+    : options_(std::move(options)), tenants_(options_.tenants) {
+  const auto n = options_.sources.size();
+  health_.resize(n);
+  complete_upto_.assign(n, kMinMicros);
+  anchored_cursor_.resize(n);
+  has_anchored_cursor_.assign(n, false);
+  ramps_.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    health_[i].name = options_.sources[i].name;
+    health_[i].kind = options_.sources[i].kind;
+    health_[i].poll_duration.bucket_counts.assign(options_.poll_duration_buckets.size(), 0);
+    if (options_.sources[i].kind == SourceKind::kLedger) RegionIndex(options_.sources[i].region);
+  }
+}
+
+Engine::TenantState& Engine::Tenant(int id) {
+  if (static_cast<std::size_t>(id) >= tenant_state_.size()) tenant_state_.resize(static_cast<std::size_t>(id) + 1);
+  return tenant_state_[static_cast<std::size_t>(id)];
+}
+
+int Engine::SourceIndex(const std::string& name) const {
+  for (std::size_t i = 0; i < options_.sources.size(); ++i) {
+    if (options_.sources[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+int Engine::RegionIndex(const std::string& region) {
+  for (std::size_t i = 0; i < regions_.size(); ++i) {
+    if (regions_[i] == region) return static_cast<int>(i);
+  }
+  regions_.push_back(region);
+  return static_cast<int>(regions_.size() - 1);
+}
+
+void Engine::CountDecodeError(int source, std::uint64_t n) {
+  if (source >= 0) health_[static_cast<std::size_t>(source)].errors[static_cast<int>(ErrorKind::kDecode)] += n;
+}
+
+void Engine::Observe(HistogramData& h, double v) const {
+  const auto& b = options_.latency_bounds_ms;
+  if (h.bucket_counts.size() != b.size()) h.bucket_counts.assign(b.size(), 0);
+  // Bucket i holds observations with bounds[i-1] < v <= bounds[i] (Prometheus "le").
+  const auto it = std::lower_bound(b.begin(), b.end(), v);
+  if (it != b.end()) ++h.bucket_counts[static_cast<std::size_t>(it - b.begin())];
+  ++h.count;
+  h.sum += v;
+}
+
+void Engine::ApplyLedger(const LedgerBatch& batch) {
+  const int src = SourceIndex(batch.source);
+  if (src < 0) return;
+  const int region = RegionIndex(options_.sources[static_cast<std::size_t>(src)].region);
+
+  for (const auto& r : batch.receipts) {
+    const int tenant = tenants_.Admit(r.tenant);
+    if (tenant < 0) continue;
+    Tenant(tenant);
+    const std::uint64_t op = OpKey(r.tenant, r.op_id);
+    const std::uint64_t fp = Fingerprint(r.content_hash);
+    const std::uint64_t id = Fingerprint(r.receipt_id);
+
+    // Receipt per operation: remember every distinct content hash.
+    auto [it, inserted] = receipt_fp_by_op_.emplace(op, fp);
+    if (!inserted && it->second != fp) {
+      bool known = false;
+      auto range = extra_fps_by_op_.equal_range(op);
+      for (auto e = range.first; e != range.second; ++e) known = known || e->second == fp;
+      if (!known) extra_fps_by_op_.emplace(op, fp);
+    }
+
+    // The same receipt_id in two ledgers with different content: counted once.
+    auto seen = receipt_by_id_.find(id);
+    if (seen == receipt_by_id_.end()) {
+      receipt_by_id_.emplace(id, ReceiptSeen{fp, r.created_at, src, tenant});
+    } else if (seen->second.ledger != src && seen->second.fp != fp) {
+      if (counted_receipt_divergence_.count(id) == 0 &&
+          counted_receipt_divergence_.size() < options_.max_divergence_keys) {
+        counted_receipt_divergence_.emplace(id, std::max(r.created_at, seen->second.created));
+        ++Tenant(tenant).divergence;
+      }
+    }
+    receipt_order_.emplace_back(r.created_at, op, id);
+  }
+
+  for (const auto& a : batch.anchored) {
+    const int tenant = tenants_.Admit(a.tenant);
+    if (tenant < 0) continue;
+    Tenant(tenant);
+    const double latency_ms = static_cast<double>(a.anchored_at - a.created_at) / 1000.0;
+    if (latency_ms < 0 || !std::isfinite(latency_ms)) {
+      CountDecodeError(src, 1);   // anchored before created: bad data, not a latency
+      continue;
+    }
+    Observe(latency_[{region, options_.latency_per_tenant ? tenant : -1}], latency_ms);
+  }
+
+  if (batch.queue_depth) queue_depth_[region] = *batch.queue_depth;
+  if (batch.proofs_last_ts) proofs_last_[region] = *batch.proofs_last_ts;
+  auto& c = complete_upto_[static_cast<std::size_t>(src)];
+  c = std::max(c, batch.receipts_complete_upto);
+}
+
+void Engine::ApplyTrace(const TraceBatch& batch) {
+  const int src = SourceIndex(batch.source);
+  if (src < 0) return;
+  for (const auto& s : batch.spans) {
+    const int tenant = tenants_.Admit(s.tenant);
+    if (tenant < 0) continue;
+    Tenant(tenant);
+    const std::uint64_t op = OpKey(s.tenant, s.op_id);
+    if (pending_.count(op) != 0 || window_keys_.count(op) != 0) continue;   // one operation, several spans
+    // Too old to be in any window we still show: it can no longer change a number.
+    if (window_end_ != kMinMicros && s.start <= window_end_ - options_.window) continue;
+    PendingOp p;
+    p.start = s.start;
+    p.tenant = tenant;
+    p.has_attested = !s.attested_hash.empty();
+    p.attested_fp = p.has_attested ? Fingerprint(s.attested_hash) : 0;
+    pending_.emplace(op, p);
+    pending_by_start_.emplace(s.start, op);
+  }
+  auto& c = complete_upto_[static_cast<std::size_t>(src)];
+  c = std::max(c, batch.complete_upto);
+}
+
+void Engine::ApplyFlags(const FlagsBatch& batch) {
+  const int src = SourceIndex(batch.source);
+  if (src < 0) return;
+  auto& r = ramps_[static_cast<std::size_t>(src)];
+  r.clear();
+  for (const auto& f : batch.flags) {
+    const int tenant = tenants_.Admit(f.tenant);
+    if (tenant < 0) continue;
+    Tenant(tenant);
+    r.emplace_back(tenant, f.feature, f.pct);
+  }
+}
+
+void Engine::RecordPoll(const PollReport& report) {
+  const int src = SourceIndex(report.source);
+  if (src < 0) return;
+  auto& h = health_[static_cast<std::size_t>(src)];
+  h.polled = true;
+  h.up = report.success;
+  h.last_poll_duration_seconds = report.duration_seconds;
+  if (report.success) {
+    h.last_success_seconds = static_cast<double>(report.finished_at) / 1e6;
+    h.last_error.clear();
+  } else {
+    h.last_error = report.error;
+  }
+  h.rows_read += report.rows_read;
+  for (int k = 0; k < kErrorKinds; ++k) h.errors[k] += report.errors[k];
+  const auto& b = options_.poll_duration_buckets;
+  const auto it = std::lower_bound(b.begin(), b.end(), report.duration_seconds);
+  if (it != b.end()) ++h.poll_duration.bucket_counts[static_cast<std::size_t>(it - b.begin())];
+  ++h.poll_duration.count;
+  h.poll_duration.sum += report.duration_seconds;
+}
+
+void Engine::SetAnchoredCursor(const std::string& source, const StreamPosition& pos) {
+  const int src = SourceIndex(source);
+  if (src < 0) return;
+  anchored_cursor_[static_cast<std::size_t>(src)] = pos;
+  has_anchored_cursor_[static_cast<std::size_t>(src)] = true;
+}
+
+const StreamPosition* Engine::AnchoredCursor(const std::string& source) const {
+  const int src = SourceIndex(source);
+  if (src < 0 || !has_anchored_cursor_[static_cast<std::size_t>(src)]) return nullptr;
+  return &anchored_cursor_[static_cast<std::size_t>(src)];
+}
+
+Micros Engine::ReplayFrom(Micros now) const {
+  const Micros end = window_end_ != kMinMicros ? window_end_ : now - options_.grace;
+  return end - options_.window - options_.grace;
+}
+
+void Engine::Settle(std::uint64_t op_key, const PendingOp& op) {
+  bool with_receipt = false;
+  bool matched = false;
+  if (auto it = receipt_fp_by_op_.find(op_key); it != receipt_fp_by_op_.end()) {
+    with_receipt = true;
+    matched = !op.has_attested || it->second == op.attested_fp;
+    auto range = extra_fps_by_op_.equal_range(op_key);
+    for (auto e = range.first; e != range.second && !matched; ++e) matched = e->second == op.attested_fp;
+  }
+  if (op.start > count_from_) {
+    auto& t = Tenant(op.tenant);
+    if (!with_receipt) {
+      ++t.settled.missing;
+    } else if (matched) {
+      ++t.settled.attested;
+    } else {
+      ++t.settled.divergent;
+      ++t.divergence;
+    }
+  }
+  auto& t = Tenant(op.tenant);
+  ++t.window_settled;
+  if (with_receipt) ++t.window_with_receipt;
+  window_.push(WindowEntry{op.start, op_key, op.tenant, with_receipt});
+  window_keys_.insert(op_key);
+}
+
+void Engine::Advance(Micros now) {
+  bool have_trace = false;
+  bool all_polled = true;
+  Micros e = now - options_.grace;
+  for (std::size_t i = 0; i < options_.sources.size(); ++i) {
+    const auto kind = options_.sources[i].kind;
+    if (kind == SourceKind::kFlags) continue;
+    if (complete_upto_[i] == kMinMicros) {
+      all_polled = false;
+      continue;
+    }
+    if (kind == SourceKind::kTraces) {
+      have_trace = true;
+      e = std::min(e, complete_upto_[i]);
+    } else {
+      e = std::min(e, complete_upto_[i] - options_.grace);
+    }
+  }
+  if (!have_trace || !all_polled) return;   // settle nothing on incomplete data
+  if (e > window_end_) window_end_ = e;
+
+  while (!pending_by_start_.empty() && pending_by_start_.top().first <= window_end_) {
+    const auto key = pending_by_start_.top().second;
+    pending_by_start_.pop();
+    auto it = pending_.find(key);
+    if (it == pending_.end()) continue;
+    Settle(key, it->second);
+    pending_.erase(it);
+  }
+
+  const Micros window_start = window_end_ - options_.window;
+  while (!window_.empty() && window_.top().start <= window_start) {
+    const auto& w = window_.top();
+    auto& t = Tenant(w.tenant);
+    --t.window_settled;
+    if (w.with_receipt) --t.window_with_receipt;
+    window_keys_.erase(w.op_key);
+    window_.pop();
+  }
+
+  // A receipt created before E - grace cannot belong to an unsettled operation.
+  const Micros receipts_before = window_end_ - options_.grace;
+  while (!receipt_order_.empty() && std::get<0>(receipt_order_.front()) < receipts_before) {
+    const auto [created, op, id] = receipt_order_.front();
+    receipt_order_.pop_front();
+    receipt_fp_by_op_.erase(op);
+    extra_fps_by_op_.erase(op);
+    if (auto it = receipt_by_id_.find(id); it != receipt_by_id_.end() && it->second.created <= created) {
+      receipt_by_id_.erase(it);
+    }
+  }
+  // Counted cross-ledger divergences are kept as long as a restart could re-read them.
+  const Micros keys_before = window_start - options_.grace;
+  for (auto it = counted_receipt_divergence_.begin(); it != counted_receipt_divergence_.end();) {
+    it = it->second < keys_before ? counted_receipt_divergence_.erase(it) : std::next(it);
+  }
+}
+
+Snapshot Engine::MakeSnapshot(Micros now) const {
+  Snapshot s;
+  s.now = now;
+  s.window_end = window_end_;
+  s.window_start = window_end_ == kMinMicros ? kMinMicros : window_end_ - options_.window;
+  for (std::size_t id = 0; id < tenant_state_.size(); ++id) {
+    const auto& t = tenant_state_[id];
+    const auto& name = tenants_.Name(static_cast<int>(id));
+    if (t.window_settled > 0) {
+      TenantCoverage c;
+      c.tenant = name;
+      c.settled_in_window = t.window_settled;
+      c.with_receipt = t.window_with_receipt;
+      c.pct = 100.0 * static_cast<double>(t.window_with_receipt) / static_cast<double>(t.window_settled);
+      s.coverage.push_back(std::move(c));
+    }
+    const auto total = t.settled.attested + t.settled.missing + t.settled.divergent;
+    if (total > 0) s.settled[name] = t.settled;
+    if (t.divergence > 0 || total > 0) s.divergence[name] = t.divergence;
+  }
+  std::sort(s.coverage.begin(), s.coverage.end(),
+            [](const TenantCoverage& a, const TenantCoverage& b) { return a.tenant < b.tenant; });
+  s.latency_bounds_ms = options_.latency_bounds_ms;
+  s.latency_per_tenant = options_.latency_per_tenant;
+  for (const auto& [key, h] : latency_) {
+    const std::string tenant = key.second < 0 ? std::string() : tenants_.Name(key.second);
+    s.anchor_latency[{regions_[static_cast<std::size_t>(key.first)], tenant}] = h;
+  }
+  for (const auto& [r, d] : queue_depth_) s.queue_depth[regions_[static_cast<std::size_t>(r)]] = d;
+  for (const auto& [r, p] : proofs_last_) s.proofs_last_ts[regions_[static_cast<std::size_t>(r)]] = p;
+  for (const auto& source_ramps : ramps_) {
+    for (const auto& [tenant, feature, pct] : source_ramps) s.ramp[{tenants_.Name(tenant), feature}] = pct;
+  }
+  s.sources = health_;
+  s.poll_duration_buckets = options_.poll_duration_buckets;
+  s.tenants = tenants_.size();
+  s.tenants_dropped = tenants_.dropped() + imported_dropped_;
+  s.pending_ops = pending_.size();
+  return s;
+}
+
+PersistentState Engine::ExportState() const {
+  PersistentState st;
+  st.window_end = window_end_;
+  for (std::size_t i = 0; i < options_.sources.size(); ++i) {
+    if (has_anchored_cursor_[i]) st.anchored_cursors[options_.sources[i].name] = anchored_cursor_[i];
+  }
+  for (std::size_t id = 0; id < tenant_state_.size(); ++id) {
+    const auto& t = tenant_state_[id];
+    const auto& name = tenants_.Name(static_cast<int>(id));
+    if (t.settled.attested + t.settled.missing + t.settled.divergent > 0) st.settled[name] = t.settled;
+    if (t.divergence > 0) st.divergence[name] = t.divergence;
+  }
+  st.latency_bounds_ms = options_.latency_bounds_ms;
+  st.latency_per_tenant = options_.latency_per_tenant;
+  for (const auto& [key, h] : latency_) {
+    const std::string tenant = key.second < 0 ? std::string() : tenants_.Name(key.second);
+    st.anchor_latency[{regions_[static_cast<std::size_t>(key.first)], tenant}] = h;
+  }
+  st.counted_receipt_divergences.assign(counted_receipt_divergence_.begin(), counted_receipt_divergence_.end());
+  std::sort(st.counted_receipt_divergences.begin(), st.counted_receipt_divergences.end());
+  st.tenants_dropped = tenants_.dropped() + imported_dropped_;
+  return st;
+}
+
+void Engine::ImportState(const PersistentState& st) {
+  window_end_ = st.window_end;
+  count_from_ = st.window_end;
+  for (const auto& [name, pos] : st.anchored_cursors) SetAnchoredCursor(name, pos);
+  for (const auto& [name, counts] : st.settled) {
+    const int id = tenants_.Admit(name);
+    if (id >= 0) Tenant(id).settled = counts;
+  }
+  for (const auto& [name, n] : st.divergence) {
+    const int id = tenants_.Admit(name);
+    if (id >= 0) Tenant(id).divergence = n;
+  }
+  // Histograms continue only when their shape is unchanged; otherwise they
+  // restart from zero (a bucket change is a new series layout anyway).
+  if (st.latency_bounds_ms == options_.latency_bounds_ms && st.latency_per_tenant == options_.latency_per_tenant) {
+    for (const auto& [key, h] : st.anchor_latency) {
+      int tenant = -1;
+      if (options_.latency_per_tenant) {
+        tenant = tenants_.Admit(key.second);
+        if (tenant < 0) continue;
+      }
+      latency_[{RegionIndex(key.first), tenant}] = h;
+    }
+  }
+  for (const auto& [id, created] : st.counted_receipt_divergences) counted_receipt_divergence_.emplace(id, created);
+  imported_dropped_ = st.tenants_dropped;
+}
+
+}  // namespace provledger::compute

@@ -1,0 +1,159 @@
+// The pure core: turns typed rows from the sources into the numbers /metrics
+// shows. No I/O, no clocks: `now` (Unix epoch µs) is always an argument.
+// Not thread-safe: the app uses one Engine under one mutex.
+//
+// Coverage and settlement (README "Metrics"):
+//   The window end E advances to min(now - grace, every trace store's
+//   complete_upto, every ledger's receipts_complete_upto - grace), and never
+//   moves back. An operation (tenant, op_id) whose first span starts at t
+//   settles once, when E reaches t: its receipts had `grace` to arrive and
+//   every source has been read past the point that matters. Outcome:
+//   attested (a receipt whose content_hash equals the span's attested hash, or
+//   any receipt when the span recorded no hash), divergent (receipts, none
+//   matching) or missing (no receipt). attest_coverage_pct is over the
+//   operations settled with t in (E - window, E].
+//   Identity: operations by 64-bit FNV-1a of tenant+op_id, receipts by hash of
+//   receipt_id, content hashes by a 64-bit fingerprint (collision odds 2^-64).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "compute/snapshot.hh"
+#include "compute/state.hh"
+#include "compute/tenants.hh"
+#include "config/config.hh"
+#include "core/rows.hh"
+
+namespace provledger::compute {
+
+struct SourceSpec {
+  std::string name;
+  SourceKind kind = SourceKind::kLedger;
+  std::string region;   // ledgers only
+};
+
+struct EngineOptions {
+  Micros window = 3600LL * 1000000;
+  Micros grace = 120LL * 1000000;
+  std::vector<double> latency_bounds_ms = {5, 10, 15, 20, 30, 50, 100, 250, 500};
+  bool latency_per_tenant = true;
+  TenantPolicy tenants;
+  std::vector<SourceSpec> sources;   // config order
+  std::vector<double> poll_duration_buckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+  std::size_t max_divergence_keys = 1000000;
+
+  static EngineOptions FromConfig(const config::Config& cfg);
+};
+
+class Engine {
+ public:
+  explicit Engine(EngineOptions options);
+
+  void ApplyLedger(const LedgerBatch& batch);
+  void ApplyTrace(const TraceBatch& batch);
+  void ApplyFlags(const FlagsBatch& batch);
+  void RecordPoll(const PollReport& report);
+  // Records where a ledger's anchored stream stands, for the state file.
+  void SetAnchoredCursor(const std::string& source, const StreamPosition& pos);
+
+  // Moves the window end, settles operations, evicts and prunes.
+  void Advance(Micros now);
+  Snapshot MakeSnapshot(Micros now) const;
+
+  // Restart bookkeeping. ExportState is a consistent picture (taken under the
+  // caller's lock). ImportState must be called before any batch is applied:
+  // operations that start at or before the saved window end are settled again
+  // to rebuild the coverage window, but not counted again.
+  PersistentState ExportState() const;
+  void ImportState(const PersistentState& state);
+
+  Micros window_end() const { return window_end_; }
+  const EngineOptions& options() const { return options_; }
+  // Where stream reads should start so that the window can be rebuilt:
+  // spans and receipts from (E - window - grace); cold start uses `now`.
+  Micros ReplayFrom(Micros now) const;
+  const StreamPosition* AnchoredCursor(const std::string& source) const;
+
+ private:
+  struct PendingOp {
+    Micros start = 0;
+    std::uint64_t attested_fp = 0;
+    bool has_attested = false;
+    int tenant = 0;
+  };
+  struct WindowEntry {
+    Micros start;
+    std::uint64_t op_key;
+    int tenant;
+    bool with_receipt;
+    bool operator>(const WindowEntry& o) const { return start > o.start; }
+  };
+  struct ReceiptSeen {
+    std::uint64_t fp;
+    Micros created;
+    int ledger;
+    int tenant;
+  };
+  struct TenantState {
+    SettledCounts settled;
+    std::uint64_t divergence = 0;
+    std::uint64_t window_settled = 0;
+    std::uint64_t window_with_receipt = 0;
+  };
+  struct Health {
+    SourceHealth h;
+  };
+
+  TenantState& Tenant(int id);
+  int SourceIndex(const std::string& name) const;
+  int RegionIndex(const std::string& region);
+  void Settle(std::uint64_t op_key, const PendingOp& op);
+  void Observe(HistogramData& h, double v) const;
+  void CountDecodeError(int source, std::uint64_t n);
+
+  EngineOptions options_;
+  TenantRegistry tenants_;
+  std::vector<TenantState> tenant_state_;
+
+  Micros window_end_ = kMinMicros;
+  Micros count_from_ = kMinMicros;   // settlements at or before this are not counted (restart)
+
+  // Per source, by index in options_.sources.
+  std::vector<SourceHealth> health_;
+  std::vector<Micros> complete_upto_;        // receipts (ledgers) or spans (traces)
+  std::vector<StreamPosition> anchored_cursor_;
+  std::vector<bool> has_anchored_cursor_;
+  std::vector<std::vector<std::tuple<int, std::string, double>>> ramps_;   // flags sources
+
+  // Operations.
+  std::unordered_map<std::uint64_t, PendingOp> pending_;
+  std::priority_queue<std::pair<Micros, std::uint64_t>, std::vector<std::pair<Micros, std::uint64_t>>,
+                      std::greater<>> pending_by_start_;
+  std::priority_queue<WindowEntry, std::vector<WindowEntry>, std::greater<>> window_;
+  std::unordered_set<std::uint64_t> window_keys_;
+
+  // Receipts, kept while an unsettled operation could still match them.
+  std::unordered_map<std::uint64_t, std::uint64_t> receipt_fp_by_op_;        // op -> first content fp
+  std::unordered_multimap<std::uint64_t, std::uint64_t> extra_fps_by_op_;   // op -> further distinct fps (rare)
+  std::unordered_map<std::uint64_t, ReceiptSeen> receipt_by_id_;
+  std::deque<std::tuple<Micros, std::uint64_t, std::uint64_t>> receipt_order_;   // (created, op, id)
+  std::unordered_map<std::uint64_t, Micros> counted_receipt_divergence_;        // id -> created
+
+  // Anchors.
+  std::vector<std::string> regions_;
+  std::map<std::pair<int, int>, HistogramData> latency_;   // (region, tenant or -1)
+  std::map<int, std::int64_t> queue_depth_;
+  std::map<int, double> proofs_last_;
+  std::uint64_t imported_dropped_ = 0;
+};
+
+}  // namespace provledger::compute

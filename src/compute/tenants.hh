@@ -1,0 +1,59 @@
+// Which tenants are exported: allow/deny patterns, a stable shard, and a cap.
+// Pure; not thread-safe (owned by the Engine, which is used under one lock).
+#pragma once
+
+#include <cstdint>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace provledger::compute {
+
+// FNV-1a 64-bit over the bytes. Stable across versions and machines: the
+// shard of a tenant is StableHash64(name) % total, so replicas agree.
+std::uint64_t StableHash64(std::string_view s);
+// Same, continuing from a previous hash (to hash several fields with a separator).
+std::uint64_t StableHash64(std::uint64_t seed, std::string_view s);
+
+struct TenantPolicy {
+  std::int64_t max = 10000;
+  std::vector<std::string> allow;   // full-match ECMAScript regexes; empty = all
+  std::vector<std::string> deny;
+  std::int64_t shard_index = 0;
+  std::int64_t shard_total = 1;
+};
+
+class TenantRegistry {
+ public:
+  static constexpr int kFiltered = -1;   // not ours: allow/deny or another shard
+  static constexpr int kDropped = -2;    // ours, but over the cap
+
+  // Throws std::regex_error on a bad pattern (the config loader validates first).
+  explicit TenantRegistry(TenantPolicy policy);
+
+  // Id (>= 0) of an admitted tenant, or kFiltered / kDropped. The first `max`
+  // distinct tenants that pass the filters are admitted, for the life of the
+  // registry; later ones are dropped and counted once each.
+  int Admit(std::string_view name);
+  const std::string& Name(int id) const { return names_[static_cast<std::size_t>(id)]; }
+  std::size_t size() const { return names_.size(); }
+  std::uint64_t dropped() const { return dropped_count_; }
+  void AddDropped(std::uint64_t n) { dropped_count_ += n; }
+
+ private:
+  bool Passes(std::string_view name) const;
+
+  TenantPolicy policy_;
+  std::vector<std::regex> allow_;
+  std::vector<std::regex> deny_;
+  std::unordered_map<std::string, int> ids_;
+  std::vector<std::string> names_;
+  std::unordered_set<std::uint64_t> filtered_cache_;   // fingerprints of filtered names (bounded)
+  std::unordered_set<std::uint64_t> dropped_;          // fingerprints of dropped names (bounded)
+  std::uint64_t dropped_count_ = 0;
+};
+
+}  // namespace provledger::compute

@@ -1,0 +1,486 @@
+#define BOOST_TEST_MODULE compute
+#include <boost/test/unit_test.hpp>
+
+#include "compute/engine.hh"
+
+using namespace provledger;
+using namespace provledger::compute;
+
+namespace {
+
+constexpr Micros kS = 1000000;   // one second in µs
+constexpr Micros kT0 = 1'800'000'000LL * kS;
+
+EngineOptions Opts(Micros window = 600 * kS, Micros grace = 60 * kS) {
+  EngineOptions o;
+  o.window = window;
+  o.grace = grace;
+  o.sources = {{"eu", SourceKind::kLedger, "eu-west"},
+               {"us", SourceKind::kLedger, "us-east"},
+               {"traces", SourceKind::kTraces, ""},
+               {"flags", SourceKind::kFlags, ""}};
+  return o;
+}
+
+SpanRow Span(const std::string& tenant, const std::string& op, Micros start, const std::string& hash) {
+  SpanRow s;
+  s.trace_id = "t-" + op;
+  s.span_id = "s-" + op;
+  s.tenant = tenant;
+  s.op_id = op;
+  s.start = start;
+  s.attested_hash = hash;
+  return s;
+}
+
+ReceiptRow Receipt(const std::string& id, const std::string& tenant, const std::string& op, Micros created,
+                   const std::string& hash) {
+  ReceiptRow r;
+  r.receipt_id = id;
+  r.tenant = tenant;
+  r.op_id = op;
+  r.created_at = created;
+  r.content_hash = hash;
+  return r;
+}
+
+// Feeds both ledgers and the trace store with "complete up to" marks.
+struct Feed {
+  Engine& e;
+  void Ledger(const std::string& name, std::vector<ReceiptRow> rows, Micros complete,
+              std::vector<AnchoredRow> anchored = {}) {
+    LedgerBatch b;
+    b.source = name;
+    b.region = name == "eu" ? "eu-west" : "us-east";
+    b.receipts = std::move(rows);
+    b.anchored = std::move(anchored);
+    b.receipts_complete_upto = complete;
+    b.anchored_complete_upto = complete;
+    e.ApplyLedger(b);
+  }
+  void Traces(std::vector<SpanRow> spans, Micros complete) {
+    TraceBatch b;
+    b.source = "traces";
+    b.spans = std::move(spans);
+    b.complete_upto = complete;
+    e.ApplyTrace(b);
+  }
+  // All sources complete up to `now`, then advance.
+  void AllAt(Micros now) {
+    Ledger("eu", {}, now);
+    Ledger("us", {}, now);
+    Traces({}, now);
+    e.Advance(now);
+  }
+};
+
+const TenantCoverage* Cov(const Snapshot& s, const std::string& tenant) {
+  for (const auto& c : s.coverage) {
+    if (c.tenant == tenant) return &c;
+  }
+  return nullptr;
+}
+
+SettledCounts Settled(const Snapshot& s, const std::string& tenant) {
+  auto it = s.settled.find(tenant);
+  return it == s.settled.end() ? SettledCounts{} : it->second;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(settlement)
+
+BOOST_AUTO_TEST_CASE(nothing_settles_until_every_source_has_been_read) {
+  Engine e(Opts());
+  Feed f{e};
+  f.Traces({Span("a", "op1", kT0, "h1")}, kT0 + 1000 * kS);
+  f.Ledger("eu", {Receipt("r1", "a", "op1", kT0 + kS, "h1")}, kT0 + 1000 * kS);
+  e.Advance(kT0 + 1000 * kS);   // ledger "us" never polled
+  auto s = e.MakeSnapshot(kT0 + 1000 * kS);
+  BOOST_TEST(s.coverage.empty());
+  BOOST_TEST(s.window_end == kMinMicros);
+  BOOST_TEST(s.pending_ops == 1u);
+  f.Ledger("us", {}, kT0 + 1000 * kS);
+  e.Advance(kT0 + 1000 * kS);
+  s = e.MakeSnapshot(kT0 + 1000 * kS);
+  BOOST_TEST(Settled(s, "a").attested == 1u);
+  BOOST_TEST(s.pending_ops == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(grace_boundary_is_inclusive_at_now_minus_grace) {
+  const Micros grace = 60 * kS;
+  Engine e(Opts(600 * kS, grace));
+  Feed f{e};
+  const Micros t = kT0;
+  f.Traces({Span("a", "op1", t, "h")}, t + 10 * grace);
+  // Ledgers read far enough; only now - grace limits E.
+  f.Ledger("eu", {}, t + 10 * grace);
+  f.Ledger("us", {}, t + 10 * grace);
+  e.Advance(t + grace - 1);   // E = t - 1: not yet
+  BOOST_TEST(e.MakeSnapshot(0).pending_ops == 1u);
+  e.Advance(t + grace);       // E = t: settles (t is in (E - window, E])
+  auto s = e.MakeSnapshot(0);
+  BOOST_TEST(s.pending_ops == 0u);
+  BOOST_TEST(Settled(s, "a").missing == 1u);
+  BOOST_TEST(s.window_end == t);
+}
+
+BOOST_AUTO_TEST_CASE(window_end_is_held_back_by_the_slowest_source) {
+  const Micros grace = 60 * kS;
+  Engine e(Opts(600 * kS, grace));
+  Feed f{e};
+  const Micros now = kT0 + 1000 * kS;
+  f.Traces({}, now - 5 * kS);                 // trace store read up to now - 5s
+  f.Ledger("eu", {}, now - 5 * kS);
+  f.Ledger("us", {}, now - 300 * kS);         // lagging ledger (down for a while)
+  e.Advance(now);
+  BOOST_TEST(e.window_end() == now - 300 * kS - grace);
+  f.Ledger("us", {}, now - 5 * kS);
+  e.Advance(now);
+  BOOST_TEST(e.window_end() == now - 5 * kS - grace);
+  // Never moves back, even if a source reports an older horizon.
+  f.Traces({}, now - 900 * kS);
+  e.Advance(now);
+  BOOST_TEST(e.window_end() == now - 5 * kS - grace);
+}
+
+BOOST_AUTO_TEST_CASE(outcomes_attested_missing_divergent_and_unhashed_span) {
+  Engine e(Opts());
+  Feed f{e};
+  f.Traces({Span("a", "ok", kT0, "h1"), Span("a", "miss", kT0 + 1, "h2"), Span("a", "div", kT0 + 2, "h3"),
+            Span("a", "nohash", kT0 + 3, "")},
+           kT0 + 10 * kS);
+  f.Ledger("eu", {Receipt("r1", "a", "ok", kT0 + 5, "h1"), Receipt("r3", "a", "div", kT0 + 6, "OTHER"),
+                  Receipt("r4", "a", "nohash", kT0 + 7, "whatever")},
+           kT0 + 100 * kS);
+  f.AllAt(kT0 + 100 * kS);
+  auto s = e.MakeSnapshot(0);
+  const auto c = Settled(s, "a");
+  BOOST_TEST(c.attested == 2u);
+  BOOST_TEST(c.missing == 1u);
+  BOOST_TEST(c.divergent == 1u);
+  BOOST_TEST(s.divergence.at("a") == 1u);
+  const auto* cov = Cov(s, "a");
+  BOOST_REQUIRE(cov != nullptr);
+  BOOST_TEST(cov->settled_in_window == 4u);
+  BOOST_TEST(cov->with_receipt == 3u);
+  BOOST_TEST(cov->pct == 75.0);
+}
+
+BOOST_AUTO_TEST_CASE(receipt_in_other_ledger_with_matching_hash_attests) {
+  Engine e(Opts());
+  Feed f{e};
+  f.Traces({Span("a", "op", kT0, "good")}, kT0 + 10 * kS);
+  f.Ledger("eu", {Receipt("r1", "a", "op", kT0 + 5, "bad")}, kT0 + 1000 * kS);
+  f.Ledger("us", {Receipt("r2", "a", "op", kT0 + 5, "good")}, kT0 + 1000 * kS);
+  f.AllAt(kT0 + 1000 * kS);
+  BOOST_TEST(Settled(e.MakeSnapshot(0), "a").attested == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(coverage_window_edges) {
+  const Micros window = 600 * kS;
+  const Micros grace = 60 * kS;
+  Engine e(Opts(window, grace));
+  Feed f{e};
+  // E will be kT0: window (kT0 - window, kT0].
+  f.Traces({Span("a", "at_start", kT0 - window, "h"), Span("a", "after_start", kT0 - window + 1, "h"),
+            Span("a", "at_end", kT0, "h"), Span("a", "after_end", kT0 + 1, "h")},
+           kT0 + 10 * kS);
+  f.Ledger("eu", {}, kT0 + grace);
+  f.Ledger("us", {}, kT0 + grace);
+  e.Advance(kT0 + grace);
+  auto s = e.MakeSnapshot(0);
+  BOOST_TEST(s.window_end == kT0);
+  // at_start settles (counted) but is already outside (E - window, E].
+  BOOST_TEST(Settled(s, "a").missing == 3u);
+  BOOST_REQUIRE(Cov(s, "a") != nullptr);
+  BOOST_TEST(Cov(s, "a")->settled_in_window == 2u);
+  BOOST_TEST(s.pending_ops == 1u);   // after_end
+  // Everything leaves the window once E passes it; the gauge then has no sample.
+  f.AllAt(kT0 + 2 * window + grace);
+  s = e.MakeSnapshot(0);
+  BOOST_TEST(Cov(s, "a") == nullptr);
+  BOOST_TEST(Settled(s, "a").missing == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_spans_and_receipts_count_once) {
+  Engine e(Opts());
+  Feed f{e};
+  auto sp = Span("a", "op", kT0, "h");
+  f.Traces({sp, sp}, kT0 + 10 * kS);
+  auto second = sp;
+  second.span_id = "child";
+  second.start = kT0 + 5;
+  f.Traces({second}, kT0 + 10 * kS);
+  auto r = Receipt("r1", "a", "op", kT0 + 5, "h");
+  f.Ledger("eu", {r, r}, kT0 + 100 * kS);
+  f.Ledger("eu", {r}, kT0 + 100 * kS);
+  f.AllAt(kT0 + 100 * kS);
+  // And the same span read again after it settled (a re-read) is ignored.
+  f.Traces({sp}, kT0 + 100 * kS);
+  f.AllAt(kT0 + 101 * kS);
+  auto s = e.MakeSnapshot(0);
+  BOOST_TEST(Settled(s, "a").attested == 1u);
+  BOOST_TEST(Cov(s, "a")->settled_in_window == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(late_span_beyond_window_is_ignored_late_span_inside_is_settled_once) {
+  const Micros window = 600 * kS;
+  Engine e(Opts(window));
+  Feed f{e};
+  f.AllAt(kT0 + 10000 * kS);
+  const Micros end = e.window_end();
+  f.Traces({Span("a", "ancient", end - window, "h"), Span("a", "late", end - 10 * kS, "h")}, kT0 + 10000 * kS);
+  f.AllAt(kT0 + 10000 * kS);
+  auto s = e.MakeSnapshot(0);
+  BOOST_TEST(Settled(s, "a").missing == 1u);
+  BOOST_TEST(Cov(s, "a")->settled_in_window == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(divergence)
+
+BOOST_AUTO_TEST_CASE(cross_ledger_receipt_divergence_counts_once_ever) {
+  Engine e(Opts());
+  Feed f{e};
+  const Micros now = kT0 + 100 * kS;
+  f.Ledger("eu", {Receipt("r1", "a", "op", kT0, "h1")}, now);
+  f.Ledger("us", {Receipt("r1", "a", "op", kT0, "h2")}, now);
+  BOOST_TEST(e.MakeSnapshot(0).divergence.at("a") == 1u);
+  // Read again (re-poll, replay) from either side: still once.
+  f.Ledger("us", {Receipt("r1", "a", "op", kT0, "h2")}, now);
+  f.Ledger("eu", {Receipt("r1", "a", "op", kT0, "h1")}, now);
+  BOOST_TEST(e.MakeSnapshot(0).divergence.at("a") == 1u);
+  // Same receipt, same content in two ledgers: not a divergence.
+  f.Ledger("eu", {Receipt("r2", "a", "op2", kT0, "x")}, now);
+  f.Ledger("us", {Receipt("r2", "a", "op2", kT0, "x")}, now);
+  BOOST_TEST(e.MakeSnapshot(0).divergence.at("a") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(span_divergence_counts_at_settlement_only) {
+  Engine e(Opts());
+  Feed f{e};
+  f.Traces({Span("a", "op", kT0, "span-hash")}, kT0 + 10 * kS);
+  f.Ledger("eu", {Receipt("r1", "a", "op", kT0 + 1, "receipt-hash")}, kT0 + 1000 * kS);
+  f.AllAt(kT0 + 1000 * kS);
+  f.AllAt(kT0 + 1100 * kS);
+  f.AllAt(kT0 + 1200 * kS);
+  auto s = e.MakeSnapshot(0);
+  BOOST_TEST(s.divergence.at("a") == 1u);
+  BOOST_TEST(Settled(s, "a").divergent == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(restart)
+
+BOOST_AUTO_TEST_CASE(state_round_trip_does_not_recount_but_rebuilds_the_window) {
+  const Micros window = 600 * kS;
+  const Micros grace = 60 * kS;
+  std::vector<SpanRow> spans = {Span("a", "op1", kT0, "h"), Span("a", "op2", kT0 + kS, "h"),
+                                Span("b", "op3", kT0 + 2 * kS, "h")};
+  std::vector<ReceiptRow> eu = {Receipt("r1", "a", "op1", kT0 + 10, "h"), Receipt("rx", "b", "opx", kT0, "A")};
+  std::vector<ReceiptRow> us = {Receipt("rx", "b", "opx", kT0, "B")};
+  AnchoredRow anc{"r1", "a", kT0, kT0 + 12 * 1000};
+  const Micros now = kT0 + 200 * kS;
+
+  Engine first(Opts(window, grace));
+  Feed f1{first};
+  f1.Traces(spans, now);
+  f1.Ledger("eu", eu, now, {anc});
+  f1.Ledger("us", us, now);
+  first.SetAnchoredCursor("eu", {kT0 + 12000, "r1"});
+  first.Advance(now);
+  const auto before = first.MakeSnapshot(now);
+  const auto state = first.ExportState();
+
+  Engine second(Opts(window, grace));
+  second.ImportState(state);
+  BOOST_TEST(second.AnchoredCursor("eu") != nullptr);
+  BOOST_TEST(second.AnchoredCursor("eu")->id == "r1");
+  BOOST_TEST(second.ReplayFrom(now) == state.window_end - window - grace);
+  // The restarted exporter re-reads the same rows (replay from the window start).
+  Feed f2{second};
+  f2.Traces(spans, now);
+  f2.Ledger("eu", eu, now);
+  f2.Ledger("us", us, now);
+  second.Advance(now);
+  const auto after = second.MakeSnapshot(now);
+
+  BOOST_TEST(Settled(after, "a").attested == Settled(before, "a").attested);
+  BOOST_TEST(Settled(after, "a").missing == Settled(before, "a").missing);
+  BOOST_TEST(Settled(after, "b").missing == 1u);
+  BOOST_TEST(after.divergence.at("b") == 1u);
+  BOOST_REQUIRE(Cov(after, "a") != nullptr);
+  BOOST_TEST(Cov(after, "a")->settled_in_window == Cov(before, "a")->settled_in_window);
+  BOOST_TEST(Cov(after, "a")->pct == Cov(before, "a")->pct);
+  const auto key = std::make_pair(std::string("eu-west"), std::string("a"));
+  BOOST_TEST(after.anchor_latency.at(key).count == 1u);
+  // New operations after the restart are counted.
+  f2.Traces({Span("a", "op9", now, "h")}, now + 200 * kS);
+  f2.AllAt(now + 200 * kS);
+  BOOST_TEST(Settled(second.MakeSnapshot(0), "a").missing == Settled(before, "a").missing + 1);
+}
+
+BOOST_AUTO_TEST_CASE(histogram_with_changed_buckets_restarts_from_zero) {
+  Engine first(Opts());
+  Feed f{first};
+  f.Ledger("eu", {}, kT0, {AnchoredRow{"r", "a", kT0, kT0 + 7000}});
+  auto st = first.ExportState();
+  auto o = Opts();
+  o.latency_bounds_ms = {1, 2, 3};
+  Engine second(o);
+  second.ImportState(st);
+  BOOST_TEST(second.MakeSnapshot(0).anchor_latency.empty());
+  Engine third(Opts());
+  third.ImportState(st);
+  BOOST_TEST(third.MakeSnapshot(0).anchor_latency.size() == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(latency)
+
+BOOST_AUTO_TEST_CASE(bucketing_uses_le_semantics) {
+  Engine e(Opts());
+  Feed f{e};
+  auto a = [](const std::string& id, double ms) {
+    return AnchoredRow{id, "a", kT0, kT0 + static_cast<Micros>(ms * 1000)};
+  };
+  f.Ledger("eu", {}, kT0, {a("1", 5), a("2", 5.001), a("3", 0), a("4", 500), a("5", 500.001), a("6", 30)});
+  auto s = e.MakeSnapshot(0);
+  const auto& h = s.anchor_latency.at({"eu-west", "a"});
+  // bounds 5,10,15,20,30,50,100,250,500 (non-cumulative per bucket)
+  std::vector<std::uint64_t> want = {2, 1, 0, 0, 1, 0, 0, 0, 1};
+  BOOST_TEST(h.bucket_counts == want, boost::test_tools::per_element());
+  BOOST_TEST(h.count == 6u);
+  BOOST_TEST(h.sum == 5 + 5.001 + 0 + 500 + 500.001 + 30, boost::test_tools::tolerance(1e-9));
+}
+
+BOOST_AUTO_TEST_CASE(negative_latency_is_a_decode_error_not_an_observation) {
+  Engine e(Opts());
+  Feed f{e};
+  f.Ledger("eu", {}, kT0, {AnchoredRow{"1", "a", kT0, kT0 - 1}});
+  auto s = e.MakeSnapshot(0);
+  BOOST_TEST(s.anchor_latency.empty());
+  BOOST_TEST(s.sources[0].errors[static_cast<int>(ErrorKind::kDecode)] == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(per_tenant_switch_collapses_the_tenant_label) {
+  auto o = Opts();
+  o.latency_per_tenant = false;
+  Engine e(o);
+  Feed f{e};
+  f.Ledger("eu", {}, kT0, {AnchoredRow{"1", "a", kT0, kT0 + 1000}, AnchoredRow{"2", "b", kT0, kT0 + 1000}});
+  f.Ledger("us", {}, kT0, {AnchoredRow{"3", "a", kT0, kT0 + 1000}});
+  auto s = e.MakeSnapshot(0);
+  BOOST_TEST(s.anchor_latency.size() == 2u);
+  BOOST_TEST(s.anchor_latency.at({"eu-west", ""}).count == 2u);
+  BOOST_TEST(s.anchor_latency.at({"us-east", ""}).count == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(tenants)
+
+BOOST_AUTO_TEST_CASE(cap_admits_first_n_and_counts_each_dropped_tenant_once) {
+  auto o = Opts();
+  o.tenants.max = 2;
+  Engine e(o);
+  Feed f{e};
+  f.Traces({Span("a", "1", kT0, "h"), Span("b", "2", kT0, "h"), Span("c", "3", kT0, "h"), Span("c", "4", kT0, "h"),
+            Span("d", "5", kT0, "h")},
+           kT0);
+  auto s = e.MakeSnapshot(0);
+  BOOST_TEST(s.tenants == 2u);
+  BOOST_TEST(s.tenants_dropped == 2u);
+  BOOST_TEST(s.pending_ops == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(allow_deny_and_shard) {
+  TenantPolicy p;
+  p.allow = {"tenant-.*"};
+  p.deny = {"tenant-test.*"};
+  TenantRegistry r(p);
+  BOOST_TEST(r.Admit("tenant-1") >= 0);
+  BOOST_TEST(r.Admit("tenant-test-9") == TenantRegistry::kFiltered);
+  BOOST_TEST(r.Admit("other") == TenantRegistry::kFiltered);
+  BOOST_TEST(r.Admit("xtenant-1") == TenantRegistry::kFiltered);   // full match, not search
+  BOOST_TEST(r.dropped() == 0u);
+
+  // Two shards split tenants without overlap and without loss.
+  TenantPolicy s0, s1;
+  s0.shard_total = s1.shard_total = 2;
+  s1.shard_index = 1;
+  TenantRegistry r0(s0), r1(s1);
+  int both = 0, none = 0;
+  for (int i = 0; i < 200; ++i) {
+    const auto name = "tenant-" + std::to_string(i);
+    const bool in0 = r0.Admit(name) >= 0, in1 = r1.Admit(name) >= 0;
+    both += in0 && in1;
+    none += !in0 && !in1;
+  }
+  BOOST_TEST(both == 0);
+  BOOST_TEST(none == 0);
+  BOOST_TEST(r0.size() > 60u);
+  BOOST_TEST(r1.size() > 60u);
+}
+
+BOOST_AUTO_TEST_CASE(stable_hash_is_fnv1a64) {
+  // Published FNV-1a 64 test vectors: replicas on any build must agree.
+  BOOST_TEST(StableHash64("") == 0xcbf29ce484222325ULL);
+  BOOST_TEST(StableHash64("a") == 0xaf63dc4c8601ec8cULL);
+  BOOST_TEST(StableHash64("foobar") == 0x85944171f73967e8ULL);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(flags)
+
+BOOST_AUTO_TEST_CASE(flags_replace_previous_set) {
+  Engine e(Opts());
+  FlagsBatch b;
+  b.source = "flags";
+  b.flags = {{"a", "checkout", 25}, {"b", "checkout", 100}};
+  e.ApplyFlags(b);
+  BOOST_TEST(e.MakeSnapshot(0).ramp.size() == 2u);
+  b.flags = {{"a", "checkout", 50}};
+  e.ApplyFlags(b);
+  auto s = e.MakeSnapshot(0);
+  BOOST_TEST(s.ramp.size() == 1u);
+  BOOST_TEST(s.ramp.at({"a", "checkout"}) == 50.0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(health)
+
+BOOST_AUTO_TEST_CASE(failing_source_changes_only_its_own_health) {
+  Engine e(Opts());
+  PollReport ok;
+  ok.source = "eu";
+  ok.success = true;
+  ok.rows_read = 10;
+  ok.duration_seconds = 0.02;
+  ok.finished_at = kT0;
+  e.RecordPoll(ok);
+  PollReport bad;
+  bad.source = "us";
+  bad.kind = SourceKind::kLedger;
+  bad.success = false;
+  bad.errors[static_cast<int>(ErrorKind::kConnect)] = 1;
+  bad.error = "connection refused";
+  e.RecordPoll(bad);
+  auto s = e.MakeSnapshot(0);
+  BOOST_TEST(s.sources[0].up);
+  BOOST_TEST(s.sources[0].rows_read == 10u);
+  BOOST_TEST(s.sources[0].last_success_seconds == 1.8e9);
+  BOOST_TEST(s.sources[0].poll_duration.bucket_counts[2] == 1u);   // 0.02 <= 0.025
+  BOOST_TEST(!s.sources[1].up);
+  BOOST_TEST(s.sources[1].errors[static_cast<int>(ErrorKind::kConnect)] == 1u);
+  BOOST_TEST(s.sources[1].last_error == "connection refused");
+  BOOST_TEST(s.sources[0].errors[static_cast<int>(ErrorKind::kConnect)] == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
