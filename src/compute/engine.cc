@@ -397,4 +397,15 @@ void Engine::ImportState(const PersistentState& st) {
   imported_dropped_ = st.tenants_dropped;
 }
 
+void Engine::ImportHealth(const std::vector<SourceHealth>& health) {
+  for (const auto& old : health) {
+    const int src = SourceIndex(old.name);
+    if (src < 0 || options_.sources[static_cast<std::size_t>(src)].kind != old.kind) continue;
+    auto& h = health_[static_cast<std::size_t>(src)];
+    const auto buckets = h.poll_duration.bucket_counts.size();
+    h = old;
+    if (h.poll_duration.bucket_counts.size() != buckets) h.poll_duration = HistogramData{std::vector<std::uint64_t>(buckets, 0), 0, 0};
+  }
+}
+
 }  // namespace provledger::compute

@@ -75,6 +75,8 @@ class Engine {
   // to rebuild the coverage window, but not counted again.
   PersistentState ExportState() const;
   void ImportState(const PersistentState& state);
+  // Carries per-source health counters over a config reload (same names).
+  void ImportHealth(const std::vector<SourceHealth>& health);
 
   Micros window_end() const { return window_end_; }
   const EngineOptions& options() const { return options_; }

@@ -1,0 +1,247 @@
+#include "app/exporter.hh"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <variant>
+
+#include "source/factory.hh"
+#include "source/ledger_source.hh"
+#include "source/trace_source.hh"
+#include "state/state_file.hh"
+
+namespace provledger::app {
+
+namespace {
+
+Micros NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+// Backoff after consecutive failures: 0.5s, 1s, 2s, ... capped at
+// max(poll interval, 30s), so a database that comes back is found quickly and
+// one that stays down is not hammered.
+std::chrono::milliseconds Backoff(int failures, std::int64_t interval_ms) {
+  const std::int64_t cap = std::max<std::int64_t>(interval_ms, 30000);
+  std::int64_t d = 500;
+  for (int i = 1; i < failures && d < cap; ++i) d *= 2;
+  return std::chrono::milliseconds(std::min(d, cap));
+}
+
+}  // namespace
+
+Exporter::Exporter(config::Config cfg, render::Publisher& publisher) : cfg_(std::move(cfg)), publisher_(publisher) {}
+
+Exporter::~Exporter() { StopThreads(); }
+
+void Exporter::BuildEngine(const compute::PersistentState* state, const std::vector<compute::SourceHealth>* health) {
+  auto engine = std::make_unique<compute::Engine>(compute::EngineOptions::FromConfig(cfg_));
+  if (state != nullptr) engine->ImportState(*state);
+  if (health != nullptr) engine->ImportHealth(*health);
+  std::lock_guard<std::mutex> lock(engine_mu_);
+  engine_ = std::move(engine);
+}
+
+void Exporter::Start() {
+  std::optional<compute::PersistentState> state;
+  if (!cfg_.state_file.empty()) {
+    try {
+      state = state::ReadStateFile(cfg_.state_file);
+      if (state) {
+        spdlog::info("state file loaded path={} window_end_us={} anchored_cursors={}", cfg_.state_file,
+                     state->window_end, state->anchored_cursors.size());
+      } else {
+        spdlog::info("no state file yet, starting from the coverage window path={}", cfg_.state_file);
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("state file unusable, starting from the coverage window: {}", e.what());
+      state.reset();
+    }
+  }
+  BuildEngine(state ? &*state : nullptr, nullptr);
+  StartThreads();
+}
+
+void Exporter::StartThreads() {
+  {
+    std::lock_guard<std::mutex> lock(wake_mu_);
+    stopping_ = false;
+    dirty_ = true;
+  }
+  auto sources = source::MakeSources(cfg_);
+  const Micros now = NowMicros();
+  Micros from;
+  {
+    std::lock_guard<std::mutex> lock(engine_mu_);
+    from = engine_->ReplayFrom(now);
+    for (auto& s : sources) {
+      if (auto* l = dynamic_cast<source::LedgerSource*>(s.get())) {
+        source::LedgerCursors c;
+        c.receipts = {from, ""};
+        c.anchored = {from, ""};
+        if (const auto* pos = engine_->AnchoredCursor(l->name())) c.anchored = {pos->ts, pos->id};
+        l->SetCursors(c);
+      } else if (auto* t = dynamic_cast<source::TraceSource*>(s.get())) {
+        source::TraceCursors c;
+        c.spans = {from, ""};
+        t->SetCursors(c);
+      }
+    }
+  }
+  spdlog::info("starting pollers sources={} replay_from_us={} poll_interval_ms={}", sources.size(), from,
+               cfg_.poll_interval_ms);
+  for (auto& s : sources) {
+    Poller p;
+    p.source = std::move(s);
+    auto* raw = p.source.get();
+    p.thread = std::thread([this, raw, interval = cfg_.poll_interval_ms] { PollLoop(raw, interval); });
+    pollers_.push_back(std::move(p));
+  }
+  publisher_thread_ = std::thread([this] { PublishLoop(); });
+}
+
+void Exporter::StopThreads() {
+  {
+    std::lock_guard<std::mutex> lock(wake_mu_);
+    stopping_ = true;
+  }
+  wake_cv_.notify_all();
+  for (auto& p : pollers_) {
+    if (p.thread.joinable()) p.thread.join();
+    p.source->Close();
+  }
+  pollers_.clear();
+  if (publisher_thread_.joinable()) publisher_thread_.join();
+}
+
+void Exporter::Stop() {
+  StopThreads();
+  PublishOnce(!cfg_.state_file.empty());
+}
+
+void Exporter::Reload(config::Config cfg) {
+  StopThreads();
+  compute::PersistentState state;
+  std::vector<compute::SourceHealth> health;
+  {
+    std::lock_guard<std::mutex> lock(engine_mu_);
+    state = engine_->ExportState();
+    health = engine_->MakeSnapshot(NowMicros()).sources;
+  }
+  cfg_ = std::move(cfg);
+  BuildEngine(&state, &health);
+  StartThreads();
+}
+
+bool Exporter::SleepFor(std::chrono::milliseconds d) {
+  std::unique_lock<std::mutex> lock(wake_mu_);
+  return !wake_cv_.wait_for(lock, d, [this] { return stopping_; });
+}
+
+void Exporter::PollLoop(source::Source* src, std::int64_t interval_ms) {
+  int failures = 0;
+  bool was_up = true;   // so the first failure is logged
+  const auto interval = std::chrono::milliseconds(interval_ms);
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(wake_mu_);
+      if (stopping_) return;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    source::PollResult r = src->Poll();
+    {
+      std::lock_guard<std::mutex> lock(engine_mu_);
+      std::visit(Overloaded{[](std::monostate) {}, [&](const LedgerBatch& b) { engine_->ApplyLedger(b); },
+                            [&](const TraceBatch& b) { engine_->ApplyTrace(b); },
+                            [&](const FlagsBatch& b) { engine_->ApplyFlags(b); }},
+                 r.batch);
+      if (auto* l = dynamic_cast<source::LedgerSource*>(src); l != nullptr && r.report.success) {
+        const auto c = l->cursors().anchored;
+        engine_->SetAnchoredCursor(src->name(), {c.ts, c.id});
+      }
+      engine_->RecordPoll(r.report);
+    }
+    {
+      std::lock_guard<std::mutex> lock(wake_mu_);
+      dirty_ = true;
+    }
+    wake_cv_.notify_all();
+
+    if (r.report.success) {
+      if (!was_up) spdlog::info("source up source={} rows={}", src->name(), r.report.rows_read);
+      spdlog::debug("poll ok source={} rows={} duration_s={:.3f}", src->name(), r.report.rows_read,
+                    r.report.duration_seconds);
+      failures = 0;
+      was_up = true;
+      const auto elapsed = std::chrono::steady_clock::now() - started;
+      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(interval - elapsed);
+      if (!SleepFor(std::max(wait, std::chrono::milliseconds(0)))) return;
+    } else {
+      ++failures;
+      const auto wait = Backoff(failures, interval_ms);
+      if (was_up || failures % 10 == 0) {
+        spdlog::warn("source down source={} error=\"{}\" failures={} retry_in_ms={}", src->name(), r.report.error,
+                     failures, wait.count());
+      }
+      was_up = false;
+      if (!SleepFor(wait)) return;
+    }
+  }
+}
+
+void Exporter::PublishOnce(bool write_state) {
+  compute::Snapshot snap;
+  std::optional<compute::PersistentState> state;
+  const Micros now = NowMicros();
+  {
+    std::lock_guard<std::mutex> lock(engine_mu_);
+    if (!engine_) return;
+    engine_->Advance(now);
+    snap = engine_->MakeSnapshot(now);
+    if (write_state) {
+      state = engine_->ExportState();
+      state->saved_at = now;
+    }
+  }
+  publisher_.Publish(std::move(snap));
+  if (state) {
+    try {
+      state::WriteStateFile(cfg_.state_file, *state);
+    } catch (const std::exception& e) {
+      spdlog::error("cannot write state file: {}", e.what());
+    }
+  }
+}
+
+void Exporter::PublishLoop() {
+  const auto interval = std::chrono::milliseconds(cfg_.poll_interval_ms);
+  auto last_state_write = std::chrono::steady_clock::now() - interval;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(wake_mu_);
+      wake_cv_.wait_for(lock, interval, [this] { return stopping_ || dirty_; });
+      if (stopping_) return;
+      dirty_ = false;
+    }
+    // Coalesce a burst of source polls into one render.
+    if (!SleepFor(std::chrono::milliseconds(20))) return;
+    {
+      std::lock_guard<std::mutex> lock(wake_mu_);
+      dirty_ = false;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    const bool write_state = !cfg_.state_file.empty() && now - last_state_write >= interval;
+    PublishOnce(write_state);
+    if (write_state) last_state_write = now;
+  }
+}
+
+}  // namespace provledger::app

@@ -1,0 +1,71 @@
+// Wiring: one poller thread per source, one publisher thread that advances
+// the pure core, renders the exposition once per change and writes the state
+// file. The HTTP server only reads what the publisher published.
+//
+// Locking: the Engine is guarded by engine_mu_; pollers hold it only to apply
+// a batch (never during I/O); the publisher holds it to advance and copy a
+// snapshot, and renders outside it. Scrapes never take engine_mu_.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "compute/engine.hh"
+#include "config/config.hh"
+#include "render/publisher.hh"
+#include "source/source.hh"
+
+namespace provledger::app {
+
+class Exporter {
+ public:
+  Exporter(config::Config cfg, render::Publisher& publisher);
+  ~Exporter();
+  Exporter(const Exporter&) = delete;
+  Exporter& operator=(const Exporter&) = delete;
+
+  // Loads the state file (if configured), positions the sources and starts the
+  // threads. Never throws for database trouble: sources start down and retry.
+  void Start();
+  // Stops the threads, writes the state file one last time.
+  void Stop();
+  // Applies a new, already validated config: an in-process restart that keeps
+  // counters, cursors and per-source health (as the state file would).
+  void Reload(config::Config cfg);
+
+ private:
+  struct Poller {
+    std::unique_ptr<source::Source> source;
+    std::thread thread;
+  };
+
+  void BuildEngine(const compute::PersistentState* state, const std::vector<compute::SourceHealth>* health);
+  void StartThreads();
+  void StopThreads();
+  void PollLoop(source::Source* src, std::int64_t interval_ms);
+  void PublishLoop();
+  void PublishOnce(bool write_state);
+  bool SleepFor(std::chrono::milliseconds d);   // false when stopping
+
+  config::Config cfg_;
+  render::Publisher& publisher_;
+
+  std::mutex engine_mu_;
+  std::unique_ptr<compute::Engine> engine_;
+
+  std::vector<Poller> pollers_;
+  std::thread publisher_thread_;
+
+  std::mutex wake_mu_;
+  std::condition_variable wake_cv_;
+  bool stopping_ = false;
+  bool dirty_ = false;
+};
+
+}  // namespace provledger::app

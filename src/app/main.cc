@@ -1,0 +1,133 @@
+// provledger_exporter: flags, signals, wiring. See README for the contract.
+#include <signal.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "app/cli.hh"
+#include "app/exporter.hh"
+#include "app/logging.hh"
+#include "app/sd_notify.hh"
+#include "build_info.hh"
+#include "config/load.hh"
+#include "http/server.hh"
+#include "render/publisher.hh"
+
+namespace {
+
+using namespace provledger;
+
+void ApplyFlagOverrides(const app::CliOptions& o, config::Config& cfg) {
+  if (o.listen_address) cfg.web.listen_address = *o.listen_address;
+  if (o.telemetry_path) cfg.web.telemetry_path = *o.telemetry_path;
+}
+
+void LogProblems(const config::ConfigError& e) {
+  for (const auto& p : e.problems()) spdlog::error("config: {}", p);
+}
+
+int Run(const app::CliOptions& opts) {
+  config::Config cfg;
+  try {
+    cfg = config::LoadConfig(opts.config_file);
+  } catch (const config::ConfigError& e) {
+    LogProblems(e);
+    spdlog::error("invalid configuration, not starting file={}", opts.config_file);
+    return 1;
+  }
+  ApplyFlagOverrides(opts, cfg);
+
+  // Signals are taken synchronously by this thread only (sigwait); every
+  // thread started below inherits the blocked mask.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  render::Publisher publisher;
+  std::unique_ptr<http::HttpServer> server;
+  try {
+    server = std::make_unique<http::HttpServer>(
+        http::HttpOptions{cfg.web.listen_address, cfg.web.telemetry_path, cfg.web.max_requests}, publisher);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot start HTTP server: {}", e.what());
+    return 1;
+  }
+  spdlog::info("listening address={} port={} telemetry_path={} version={} revision={}", cfg.web.listen_address,
+               server->port(), cfg.web.telemetry_path, PROVLEDGER_VERSION, PROVLEDGER_REVISION);
+
+  const std::string listen = cfg.web.listen_address;
+  const std::string path = cfg.web.telemetry_path;
+  const std::string config_file = opts.config_file;
+  app::Exporter exporter(std::move(cfg), publisher);
+  exporter.Start();
+
+  std::string notify_error;
+  if (!app::SdNotify("READY=1\nSTATUS=polling", &notify_error) && !notify_error.empty()) {
+    spdlog::warn("sd_notify failed: {}", notify_error);
+  }
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      app::SdNotify("RELOADING=1");
+      spdlog::info("SIGHUP: reloading configuration file={}", config_file);
+      try {
+        config::Config next = config::LoadConfig(config_file);
+        ApplyFlagOverrides(opts, next);
+        if (next.web.listen_address != listen || next.web.telemetry_path != path) {
+          spdlog::warn("web.listen_address and web.telemetry_path changes need a restart; keeping {} {}", listen,
+                       path);
+          next.web.listen_address = listen;
+          next.web.telemetry_path = path;
+        }
+        exporter.Reload(std::move(next));
+        spdlog::info("configuration reloaded");
+      } catch (const config::ConfigError& e) {
+        LogProblems(e);
+        spdlog::error("new configuration is invalid; the previous one keeps running");
+      }
+      app::SdNotify("READY=1");
+      continue;
+    }
+    spdlog::info("signal {}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    app::SdNotify("STOPPING=1");
+    break;
+  }
+  exporter.Stop();
+  server.reset();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  const auto cli = app::ParseCli(args);
+  if (cli.options.help) {
+    std::cout << app::CliUsage();
+    return 0;
+  }
+  if (cli.options.version) {
+    std::cout << "provledger_exporter version " << PROVLEDGER_VERSION << " (revision " << PROVLEDGER_REVISION
+              << ")\n";
+    return 0;
+  }
+  if (!cli.errors.empty()) {
+    for (const auto& e : cli.errors) std::cerr << "provledger_exporter: " << e << "\n";
+    std::cerr << "\n" << app::CliUsage();
+    return 2;
+  }
+  if (cli.options.config_check) return config::CheckConfigFile(cli.options.config_file, std::cout, std::cerr);
+  app::SetupLogging(cli.options.log_level, cli.options.log_format);
+  return Run(cli.options);
+}

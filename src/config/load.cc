@@ -1,0 +1,966 @@
+// YAML -> Config. The loader walks the document once, checks every key it
+// meets against the table of keys for that mapping, converts values to the
+// types of config.hh and records problems instead of throwing, so a user sees
+// every mistake in one run. Cross-field rules (unique names, flags shape) run
+// after the walk. yaml-cpp's own converters (as<T>) are not used: they accept
+// quoted numbers, hex and yes/no booleans, and their errors carry no context.
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <ostream>
+#include <regex>
+#include <span>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "config/load.hh"
+
+namespace provledger::config {
+namespace {
+
+// ---- key tables: the single list of accepted keys (also feeds KnownKeyPaths) ----
+
+constexpr std::array<std::string_view, 11> kRootKeys = {
+    "web",      "poll_interval", "state_file", "state_max_divergence_keys",
+    "log_bad_rows_per_minute", "coverage", "tenants", "histogram",
+    "ledgers",  "trace_stores",  "flags"};
+constexpr std::array<std::string_view, 3> kWebKeys = {"listen_address", "telemetry_path",
+                                                      "max_requests"};
+constexpr std::array<std::string_view, 2> kCoverageKeys = {"window", "grace"};
+constexpr std::array<std::string_view, 5> kTenantsKeys = {"max", "allow", "deny",
+                                                          "max_name_bytes", "shard"};
+constexpr std::array<std::string_view, 2> kShardKeys = {"index", "total"};
+constexpr std::array<std::string_view, 2> kHistogramKeys = {"anchor_latency_buckets_ms",
+                                                            "anchor_latency_per_tenant"};
+// Connection keys shared by ledgers, trace stores and the SQL flags source.
+constexpr std::array<std::string_view, 5> kConnectionKeys = {
+    "dsn", "password_file", "password_env", "connect_timeout", "statement_timeout"};
+constexpr std::array<std::string_view, 10> kLedgerKeys = {
+    "name",            "region",       "dsn",        "password_file", "password_env",
+    "connect_timeout", "statement_timeout", "out_of_order", "batch_size", "queries"};
+constexpr std::array<std::string_view, 5> kLedgerQueryKeys = {"clock", "receipts", "anchored",
+                                                              "queue_depth", "proofs_last"};
+constexpr std::array<std::string_view, 10> kTraceKeys = {
+    "name",            "kind",         "dsn",        "password_file", "password_env",
+    "connect_timeout", "statement_timeout", "out_of_order", "batch_size", "queries"};
+constexpr std::array<std::string_view, 2> kTraceQueryKeys = {"clock", "spans"};
+constexpr std::array<std::string_view, 8> kFlagsKeys = {
+    "name",          "file",            "dsn",   "password_file", "password_env",
+    "connect_timeout", "statement_timeout", "query"};
+
+constexpr std::string_view kSupportedTraceKinds = "postgres";
+
+// Bounds. statement_timeout is a PostgreSQL int (milliseconds).
+constexpr std::int64_t kMaxBatchSize = 1000000;
+constexpr std::int64_t kMaxRequests = 1024;
+constexpr std::int64_t kMaxStatementTimeoutMs = INT_MAX;
+constexpr std::int64_t kMinPollIntervalMs = 100;
+constexpr std::int64_t kMinWindowMs = 60 * 1000;
+constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
+
+// ---- positions and problems ----
+
+struct Pos {
+  int line = 0;  // 1-based; 0 = no position
+  int col = 0;
+};
+
+Pos PosOf(const YAML::Mark& m) {
+  if (m.line < 0 || m.column < 0) return {};
+  return {m.line + 1, m.column + 1};
+}
+
+struct Problem {
+  Pos pos;
+  std::string text;
+};
+
+std::string Join(const std::string& path, std::string_view key) {
+  if (path.empty()) return std::string(key);
+  return path + "." + std::string(key);
+}
+
+std::string Quote(std::string_view s) {
+  constexpr std::size_t kMax = 60;
+  std::string out = "\"";
+  for (char c : s.substr(0, kMax)) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  if (s.size() > kMax) out += "...";
+  out += '"';
+  return out;
+}
+
+bool IsQuoted(const YAML::Node& n) { return n.Tag() == "!"; }
+
+// "a list", "a mapping", "null", "\"abc\"", "a quoted string \"5\"".
+std::string Describe(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+      return "null (no value)";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Scalar:
+      return IsQuoted(n) ? "a quoted string " + Quote(n.Scalar()) : Quote(n.Scalar());
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "nothing";
+}
+
+// Optimal string alignment distance (Levenshtein plus adjacent transposition).
+std::size_t EditDistance(std::string_view a, std::string_view b) {
+  const std::size_t n = a.size(), m = b.size();
+  std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
+  for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= n; ++i) {
+    for (std::size_t j = 1; j <= m; ++j) {
+      std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[n][m];
+}
+
+bool IsSourceName(std::string_view s) {
+  if (s.empty()) return false;
+  auto head = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  };
+  if (!head(s[0])) return false;
+  return std::all_of(s.begin() + 1, s.end(), [&](char c) {
+    return head(c) || (c >= '0' && c <= '9') || c == '.' || c == '-';
+  });
+}
+
+bool IsEnvName(std::string_view s) {
+  if (s.empty()) return false;
+  auto head = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  };
+  if (!head(s[0])) return false;
+  return std::all_of(s.begin() + 1, s.end(),
+                     [&](char c) { return head(c) || (c >= '0' && c <= '9'); });
+}
+
+bool IsBlank(std::string_view s) {
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
+}
+
+// "[host]:port": host empty, a name/IPv4, or a bracketed IPv6; port 0..65535.
+// Returns an empty string when valid, else the reason.
+std::string CheckListenAddress(std::string_view addr) {
+  std::size_t colon = addr.rfind(':');
+  if (colon == std::string_view::npos) {
+    return "must be [host]:port, e.g. \":23473\" or \"127.0.0.1:23473\"";
+  }
+  std::string_view host = addr.substr(0, colon);
+  std::string_view port = addr.substr(colon + 1);
+  if (port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return "port must be a number from 0 to 65535";
+  }
+  int port_number = 0;
+  std::from_chars(port.data(), port.data() + port.size(), port_number);
+  if (port_number > 65535) return "port must be a number from 0 to 65535";
+  if (!host.empty() && host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return "IPv6 host must be written as [addr]:port";
+    std::string_view inner = host.substr(1, host.size() - 2);
+    bool ok = std::all_of(inner.begin(), inner.end(), [](char c) {
+      return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.' || c == '%' ||
+             std::isalnum(static_cast<unsigned char>(c));
+    });
+    if (!ok || inner.find(':') == std::string_view::npos) return "invalid IPv6 host";
+    return "";
+  }
+  if (host.find(':') != std::string_view::npos) {
+    return "IPv6 host must be written in brackets, e.g. \"[::1]:23473\"";
+  }
+  bool ok = std::all_of(host.begin(), host.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
+  });
+  if (!ok) return "invalid host " + Quote(host);
+  return "";
+}
+
+// ---- the document walk ----
+
+struct Entry {
+  std::string key;
+  YAML::Node value;
+  Pos key_pos;
+  Pos value_pos;  // key_pos when the value is null (yaml-cpp marks the next token)
+};
+
+struct Mapping {
+  bool ok = false;  // the node was a mapping
+  Pos pos;
+  std::string path;
+  std::vector<Entry> entries;  // known keys, first occurrence, in file order
+
+  const Entry* Find(std::string_view key) const {
+    for (const Entry& e : entries) {
+      if (e.key == key) return &e;
+    }
+    return nullptr;
+  }
+};
+
+struct NameUse {
+  std::string name;
+  Pos pos;
+  std::string path;
+};
+
+class Loader {
+ public:
+  explicit Loader(std::string file) : file_(std::move(file)) {}
+
+  Config Run(const std::string& text);
+  // Problems as "FILE:LINE:COLUMN: message", sorted by position.
+  std::vector<std::string> Formatted() const;
+
+ private:
+  void Report(Pos pos, std::string message) { problems_.push_back({pos, std::move(message)}); }
+
+  Pos ValuePos(const YAML::Node& value, Pos fallback) const {
+    if (!value.IsDefined() || value.IsNull()) return fallback;
+    Pos p = PosOf(value.Mark());
+    return p.line == 0 ? fallback : p;
+  }
+
+  // Checks that `node` is a mapping whose keys all come from `known`; unknown,
+  // duplicate and non-string keys are reported. `where` is used when the node
+  // itself has no usable position (null value).
+  Mapping ReadMapping(const YAML::Node& node, Pos where, const std::string& path,
+                      std::span<const std::string_view> known);
+  Mapping ReadSubMapping(const Mapping& parent, std::string_view key,
+                         std::span<const std::string_view> known);
+
+  void Missing(const Mapping& m, std::string_view key) {
+    Report(m.pos, (m.path.empty() ? std::string("top level") : m.path) +
+                      ": missing required key \"" + std::string(key) + "\"");
+  }
+
+  // Getters: false when the key is absent or its value was reported as bad.
+  bool GetString(const Mapping& m, std::string_view key, std::string& out, bool required);
+  bool GetInt(const Mapping& m, std::string_view key, std::int64_t& out, std::int64_t min,
+              std::int64_t max);
+  bool GetDuration(const Mapping& m, std::string_view key, std::int64_t& out_ms,
+                   std::int64_t min_ms, std::int64_t max_ms);
+  bool GetBool(const Mapping& m, std::string_view key, bool& out);
+  void GetRegexList(const Mapping& m, std::string_view key, std::vector<std::string>& out);
+  void GetBuckets(const Mapping& m, std::string_view key, std::vector<double>& out);
+  void GetQuery(const Mapping& m, std::string_view key, std::string& out);
+  void GetName(const Mapping& m, std::string& out, bool required);
+
+  void LoadWeb(const Mapping& root, Web& web);
+  void LoadCoverage(const Mapping& root, Coverage& coverage);
+  void LoadTenants(const Mapping& root, Tenants& tenants);
+  void LoadHistogram(const Mapping& root, Histogram& histogram);
+  void LoadConnection(const Mapping& m, Connection& conn, bool dsn_required);
+  void LoadLedgers(const Mapping& root, std::vector<Ledger>& ledgers);
+  void LoadTraceStores(const Mapping& root, std::vector<TraceStore>& stores);
+  void LoadFlags(const Mapping& root, Flags& flags);
+  void CheckUniqueNames();
+
+  std::string file_;
+  std::vector<Problem> problems_;
+  std::vector<NameUse> names_;  // every source name, in file order
+};
+
+Mapping Loader::ReadMapping(const YAML::Node& node, Pos where, const std::string& path,
+                            std::span<const std::string_view> known) {
+  Mapping m;
+  m.path = path;
+  m.pos = ValuePos(node, where);
+  if (!node.IsMap()) {
+    Report(m.pos, (path.empty() ? std::string("top level") : path) +
+                      ": expected a mapping, got " + Describe(node));
+    return m;
+  }
+  m.ok = true;
+  std::vector<Entry> seen;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const YAML::Node& key = it->first;
+    Pos key_pos = ValuePos(key, m.pos);
+    if (!key.IsScalar()) {
+      Report(key_pos, (path.empty() ? std::string("top level") : path) +
+                          ": mapping keys must be plain strings, got " + Describe(key));
+      continue;
+    }
+    std::string name = key.Scalar();
+    auto first = std::find_if(seen.begin(), seen.end(),
+                              [&](const Entry& e) { return e.key == name; });
+    if (first != seen.end()) {
+      Report(key_pos, "duplicate key " + Quote(Join(path, name)) + " (first set at line " +
+                          std::to_string(first->key_pos.line) + ", column " +
+                          std::to_string(first->key_pos.col) + ")");
+      continue;
+    }
+    Entry e{name, it->second, key_pos, ValuePos(it->second, key_pos)};
+    seen.push_back(e);
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string msg = "unknown key " + Quote(name) +
+                        (path.empty() ? std::string(" at top level") : " in " + path);
+      std::string_view best;
+      std::size_t best_distance = 3;
+      for (std::string_view k : known) {
+        std::size_t d = EditDistance(name, k);
+        if (d < best_distance) {
+          best_distance = d;
+          best = k;
+        }
+      }
+      if (!best.empty()) msg += "; did you mean \"" + std::string(best) + "\"?";
+      // yaml-cpp 0.7 has no merge keys; say so instead of a bare "unknown key".
+      if (name == "<<") msg += "; YAML merge keys are not supported, repeat the keys instead";
+      Report(key_pos, std::move(msg));
+      continue;
+    }
+    m.entries.push_back(std::move(e));
+  }
+  return m;
+}
+
+Mapping Loader::ReadSubMapping(const Mapping& parent, std::string_view key,
+                               std::span<const std::string_view> known) {
+  const Entry* e = parent.Find(key);
+  if (e == nullptr) return Mapping{};
+  return ReadMapping(e->value, e->key_pos, Join(parent.path, key), known);
+}
+
+bool Loader::GetString(const Mapping& m, std::string_view key, std::string& out, bool required) {
+  const Entry* e = m.Find(key);
+  if (e == nullptr) {
+    if (required && m.ok) Missing(m, key);
+    return false;
+  }
+  if (!e->value.IsScalar()) {
+    Report(e->value_pos, Join(m.path, key) + ": expected a string, got " + Describe(e->value));
+    return false;
+  }
+  out = e->value.Scalar();
+  return true;
+}
+
+bool Loader::GetInt(const Mapping& m, std::string_view key, std::int64_t& out, std::int64_t min,
+                    std::int64_t max) {
+  const Entry* e = m.Find(key);
+  if (e == nullptr) return false;
+  const std::string path = Join(m.path, key);
+  if (!e->value.IsScalar() || IsQuoted(e->value)) {
+    Report(e->value_pos, path + ": expected an integer, got " + Describe(e->value));
+    return false;
+  }
+  const std::string& s = e->value.Scalar();
+  std::int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec == std::errc::result_out_of_range) {
+    Report(e->value_pos, path + ": integer out of range: " + s);
+    return false;
+  }
+  if (ec != std::errc() || ptr != s.data() + s.size()) {
+    Report(e->value_pos, path + ": expected an integer, got " + Describe(e->value));
+    return false;
+  }
+  if (v < min || v > max) {
+    std::string range = max == kInt64Max ? "must be at least " + std::to_string(min)
+                                         : "must be between " + std::to_string(min) + " and " +
+                                               std::to_string(max);
+    Report(e->value_pos, path + ": " + range + ", got " + s);
+    return false;
+  }
+  out = v;
+  return true;
+}
+
+bool Loader::GetDuration(const Mapping& m, std::string_view key, std::int64_t& out_ms,
+                         std::int64_t min_ms, std::int64_t max_ms) {
+  const Entry* e = m.Find(key);
+  if (e == nullptr) return false;
+  const std::string path = Join(m.path, key);
+  if (!e->value.IsScalar()) {
+    Report(e->value_pos, path + ": expected a duration such as \"15s\", got " + Describe(e->value));
+    return false;
+  }
+  const std::string& s = e->value.Scalar();
+  bool numeric = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+';
+  }) && std::any_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (numeric) {
+    Report(e->value_pos, path + ": duration needs a unit, e.g. \"" + s +
+                             "s\" (units: ms, s, m, h, d)");
+    return false;
+  }
+  std::optional<std::int64_t> ms = ParseDurationMs(s);
+  if (!ms) {
+    Report(e->value_pos, path + ": invalid duration " + Quote(s) +
+                             "; write e.g. 500ms, 15s, 2m, 1h30m (units ms, s, m, h, d, largest "
+                             "first, no spaces)");
+    return false;
+  }
+  if (*ms < min_ms) {
+    Report(e->value_pos, path + ": must be " +
+                             (min_ms == 1 ? std::string("greater than 0")
+                                          : "at least " + FormatDurationMs(min_ms)) +
+                             ", got " + s);
+    return false;
+  }
+  if (*ms > max_ms) {
+    Report(e->value_pos, path + ": must be at most " + FormatDurationMs(max_ms) + ", got " + s);
+    return false;
+  }
+  out_ms = *ms;
+  return true;
+}
+
+bool Loader::GetBool(const Mapping& m, std::string_view key, bool& out) {
+  const Entry* e = m.Find(key);
+  if (e == nullptr) return false;
+  if (e->value.IsScalar() && !IsQuoted(e->value)) {
+    const std::string& s = e->value.Scalar();
+    if (s == "true" || s == "True" || s == "TRUE") {
+      out = true;
+      return true;
+    }
+    if (s == "false" || s == "False" || s == "FALSE") {
+      out = false;
+      return true;
+    }
+  }
+  Report(e->value_pos, Join(m.path, key) + ": expected true or false, got " + Describe(e->value));
+  return false;
+}
+
+void Loader::GetRegexList(const Mapping& m, std::string_view key, std::vector<std::string>& out) {
+  const Entry* e = m.Find(key);
+  if (e == nullptr) return;
+  const std::string path = Join(m.path, key);
+  if (!e->value.IsSequence()) {
+    Report(e->value_pos,
+           path + ": expected a list of regular expressions, got " + Describe(e->value));
+    return;
+  }
+  std::vector<std::string> patterns;
+  std::size_t i = 0;
+  for (auto it = e->value.begin(); it != e->value.end(); ++it, ++i) {
+    const YAML::Node& item = *it;
+    const std::string item_path = path + "[" + std::to_string(i) + "]";
+    Pos pos = ValuePos(item, e->value_pos);
+    if (!item.IsScalar()) {
+      Report(pos, item_path + ": expected a regular expression string, got " + Describe(item));
+      continue;
+    }
+    try {
+      std::regex re(item.Scalar(), std::regex::ECMAScript);
+      patterns.push_back(item.Scalar());
+    } catch (const std::regex_error& err) {
+      Report(pos, item_path + ": invalid regular expression " + Quote(item.Scalar()) + ": " +
+                      err.what());
+    }
+  }
+  out = std::move(patterns);
+}
+
+void Loader::GetBuckets(const Mapping& m, std::string_view key, std::vector<double>& out) {
+  const Entry* e = m.Find(key);
+  if (e == nullptr) return;
+  const std::string path = Join(m.path, key);
+  if (!e->value.IsSequence()) {
+    Report(e->value_pos, path + ": expected a list of numbers, got " + Describe(e->value));
+    return;
+  }
+  if (e->value.size() == 0) {
+    Report(e->value_pos, path + ": must list at least one bucket bound");
+    return;
+  }
+  std::vector<double> bounds;
+  std::string previous;  // text of the last accepted bound, for messages
+  bool all_ok = true;
+  std::size_t i = 0;
+  for (auto it = e->value.begin(); it != e->value.end(); ++it, ++i) {
+    const YAML::Node& item = *it;
+    const std::string item_path = path + "[" + std::to_string(i) + "]";
+    Pos pos = ValuePos(item, e->value_pos);
+    if (!item.IsScalar() || IsQuoted(item)) {
+      Report(pos, item_path + ": expected a number, got " + Describe(item));
+      all_ok = false;
+      continue;
+    }
+    std::string s = item.Scalar();
+    double v = 0;
+    std::string lower = s;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (lower == ".inf" || lower == "+.inf") {
+      v = std::numeric_limits<double>::infinity();
+    } else if (lower == "-.inf") {
+      v = -std::numeric_limits<double>::infinity();
+    } else if (lower == ".nan") {
+      v = std::numeric_limits<double>::quiet_NaN();
+    } else {
+      const char* begin = s.data();
+      if (!s.empty() && s[0] == '+') ++begin;
+      auto [ptr, ec] = std::from_chars(begin, s.data() + s.size(), v);
+      if (ec != std::errc() || ptr != s.data() + s.size()) {
+        Report(pos, item_path + ": expected a number, got " + Describe(item));
+        all_ok = false;
+        continue;
+      }
+    }
+    if (!std::isfinite(v)) {
+      Report(pos, item_path + ": bucket bound must be finite, got " + s +
+                      " (the +Inf bucket is always added)");
+      all_ok = false;
+      continue;
+    }
+    if (v <= 0) {
+      Report(pos, item_path + ": bucket bound must be greater than 0, got " + s);
+      all_ok = false;
+      continue;
+    }
+    if (!bounds.empty() && v <= bounds.back()) {
+      Report(pos, item_path + ": bucket bounds must be strictly increasing, got " + s +
+                      " after " + previous);
+      all_ok = false;
+      continue;
+    }
+    bounds.push_back(v);
+    previous = s;
+  }
+  if (all_ok) out = std::move(bounds);
+}
+
+void Loader::GetQuery(const Mapping& m, std::string_view key, std::string& out) {
+  std::string sql;
+  if (!GetString(m, key, sql, false)) return;
+  if (IsBlank(sql)) {
+    Report(m.Find(key)->value_pos, Join(m.path, key) +
+                                       ": query must not be empty; remove the key to use the "
+                                       "built-in default");
+    return;
+  }
+  out = std::move(sql);
+}
+
+void Loader::GetName(const Mapping& m, std::string& out, bool required) {
+  std::string name;
+  if (!GetString(m, "name", name, required)) return;
+  const Entry* e = m.Find("name");
+  if (!IsSourceName(name)) {
+    Report(e->value_pos, Join(m.path, "name") + ": invalid source name " + Quote(name) +
+                             "; must match [a-zA-Z_][a-zA-Z0-9_.-]*");
+    return;
+  }
+  out = name;
+  names_.push_back({name, e->value_pos, m.path});
+}
+
+void Loader::LoadWeb(const Mapping& root, Web& web) {
+  Mapping m = ReadSubMapping(root, "web", kWebKeys);
+  if (!m.ok) return;
+  std::string addr;
+  if (GetString(m, "listen_address", addr, false)) {
+    std::string why = CheckListenAddress(addr);
+    if (why.empty()) {
+      web.listen_address = addr;
+    } else {
+      Report(m.Find("listen_address")->value_pos,
+             "web.listen_address: " + why + ", got " + Quote(addr));
+    }
+  }
+  std::string path;
+  if (GetString(m, "telemetry_path", path, false)) {
+    const Pos pos = m.Find("telemetry_path")->value_pos;
+    if (path.empty() || path[0] != '/') {
+      Report(pos, "web.telemetry_path: must start with '/', got " + Quote(path));
+    } else if (path == "/" || path == "/-/healthy" || path == "/-/ready") {
+      Report(pos, "web.telemetry_path: " + Quote(path) +
+                      " is reserved for the landing page or health endpoints");
+    } else if (path.find_first_of("?# \t\r\n") != std::string::npos) {
+      Report(pos, "web.telemetry_path: must be a plain path without '?', '#' or spaces, got " +
+                      Quote(path));
+    } else {
+      web.telemetry_path = path;
+    }
+  }
+  GetInt(m, "max_requests", web.max_requests, 1, kMaxRequests);
+}
+
+void Loader::LoadCoverage(const Mapping& root, Coverage& coverage) {
+  Mapping m = ReadSubMapping(root, "coverage", kCoverageKeys);
+  if (!m.ok) return;
+  GetDuration(m, "window", coverage.window_ms, kMinWindowMs, kInt64Max);
+  GetDuration(m, "grace", coverage.grace_ms, 0, kInt64Max);
+}
+
+void Loader::LoadTenants(const Mapping& root, Tenants& tenants) {
+  Mapping m = ReadSubMapping(root, "tenants", kTenantsKeys);
+  if (!m.ok) return;
+  GetInt(m, "max", tenants.max, 1, kInt64Max);
+  GetRegexList(m, "allow", tenants.allow);
+  GetRegexList(m, "deny", tenants.deny);
+  GetInt(m, "max_name_bytes", tenants.max_name_bytes, 1, kInt64Max);
+  Mapping shard = ReadSubMapping(m, "shard", kShardKeys);
+  if (!shard.ok) return;
+  std::int64_t total = tenants.shard_total;
+  bool total_ok = GetInt(shard, "total", total, 1, kInt64Max) || shard.Find("total") == nullptr;
+  std::int64_t index = tenants.shard_index;
+  bool index_ok = GetInt(shard, "index", index, 0, kInt64Max) || shard.Find("index") == nullptr;
+  if (total_ok && index_ok) {
+    if (index >= total) {
+      const Entry* e = shard.Find("index");
+      Report(e != nullptr ? e->value_pos : shard.pos,
+             "tenants.shard.index: must be less than tenants.shard.total (" +
+                 std::to_string(total) + "), got " + std::to_string(index));
+    } else {
+      tenants.shard_index = index;
+      tenants.shard_total = total;
+    }
+  }
+}
+
+void Loader::LoadHistogram(const Mapping& root, Histogram& histogram) {
+  Mapping m = ReadSubMapping(root, "histogram", kHistogramKeys);
+  if (!m.ok) return;
+  GetBuckets(m, "anchor_latency_buckets_ms", histogram.anchor_latency_buckets_ms);
+  GetBool(m, "anchor_latency_per_tenant", histogram.anchor_latency_per_tenant);
+}
+
+void Loader::LoadConnection(const Mapping& m, Connection& conn, bool dsn_required) {
+  std::string dsn;
+  if (GetString(m, "dsn", dsn, dsn_required)) {
+    const Pos pos = m.Find("dsn")->value_pos;
+    // Never quote the DSN: it may hold the very password being rejected.
+    if (IsBlank(dsn)) {
+      Report(pos, Join(m.path, "dsn") + ": must not be empty");
+    } else if (DsnHasPassword(dsn)) {
+      Report(pos, Join(m.path, "dsn") +
+                      ": must not contain a password; put the password in a file named by "
+                      "password_file or in an environment variable named by password_env");
+    } else {
+      conn.dsn = dsn;
+    }
+  }
+  std::string file;
+  bool has_file = GetString(m, "password_file", file, false);
+  if (has_file) {
+    if (file.empty()) {
+      Report(m.Find("password_file")->value_pos,
+             Join(m.path, "password_file") + ": must not be empty; remove the key instead");
+    } else {
+      conn.password_file = file;
+    }
+  }
+  std::string env;
+  bool has_env = GetString(m, "password_env", env, false);
+  if (has_env) {
+    if (!IsEnvName(env)) {
+      Report(m.Find("password_env")->value_pos,
+             Join(m.path, "password_env") + ": invalid environment variable name " +
+                 Quote(env) + "; must match [A-Za-z_][A-Za-z0-9_]*");
+    } else {
+      conn.password_env = env;
+    }
+  }
+  if (m.Find("password_file") != nullptr && m.Find("password_env") != nullptr) {
+    Report(m.Find("password_env")->key_pos,
+           (m.path.empty() ? std::string("top level") : m.path) +
+               ": password_file and password_env are mutually exclusive; set only one");
+  }
+  GetDuration(m, "connect_timeout", conn.connect_timeout_ms, 1, kInt64Max);
+  GetDuration(m, "statement_timeout", conn.statement_timeout_ms, 1, kMaxStatementTimeoutMs);
+}
+
+void Loader::LoadLedgers(const Mapping& root, std::vector<Ledger>& ledgers) {
+  const Entry* e = root.Find("ledgers");
+  if (e == nullptr) {
+    Report(root.pos, "top level: missing required key \"ledgers\" (at least one ledger is "
+                     "required)");
+    return;
+  }
+  if (!e->value.IsSequence()) {
+    Report(e->value_pos, "ledgers: expected a list of ledgers, got " + Describe(e->value));
+    return;
+  }
+  if (e->value.size() == 0) {
+    Report(e->value_pos, "ledgers: at least one ledger is required");
+    return;
+  }
+  std::size_t i = 0;
+  for (auto it = e->value.begin(); it != e->value.end(); ++it, ++i) {
+    const std::string path = "ledgers[" + std::to_string(i) + "]";
+    Mapping m = ReadMapping(*it, e->value_pos, path, kLedgerKeys);
+    if (!m.ok) continue;
+    Ledger ledger;
+    ledger.line = m.pos.line;
+    GetName(m, ledger.name, true);
+    if (GetString(m, "region", ledger.region, true) && IsBlank(ledger.region)) {
+      Report(m.Find("region")->value_pos, path + ".region: must not be empty");
+    }
+    LoadConnection(m, ledger.conn, true);
+    GetDuration(m, "out_of_order", ledger.out_of_order_ms, 1, kInt64Max);
+    GetInt(m, "batch_size", ledger.batch_size, 1, kMaxBatchSize);
+    Mapping q = ReadSubMapping(m, "queries", kLedgerQueryKeys);
+    if (q.ok) {
+      GetQuery(q, "clock", ledger.queries.clock);
+      GetQuery(q, "receipts", ledger.queries.receipts);
+      GetQuery(q, "anchored", ledger.queries.anchored);
+      GetQuery(q, "queue_depth", ledger.queries.queue_depth);
+      GetQuery(q, "proofs_last", ledger.queries.proofs_last);
+    }
+    ledgers.push_back(std::move(ledger));
+  }
+}
+
+void Loader::LoadTraceStores(const Mapping& root, std::vector<TraceStore>& stores) {
+  const Entry* e = root.Find("trace_stores");
+  if (e == nullptr) return;
+  if (!e->value.IsSequence()) {
+    Report(e->value_pos, "trace_stores: expected a list of trace stores, got " +
+                             Describe(e->value));
+    return;
+  }
+  std::size_t i = 0;
+  for (auto it = e->value.begin(); it != e->value.end(); ++it, ++i) {
+    const std::string path = "trace_stores[" + std::to_string(i) + "]";
+    Mapping m = ReadMapping(*it, e->value_pos, path, kTraceKeys);
+    if (!m.ok) continue;
+    TraceStore store;
+    store.line = m.pos.line;
+    GetName(m, store.name, true);
+    std::string kind = "postgres";
+    bool kind_ok = true;
+    if (GetString(m, "kind", kind, false) && kind != "postgres") {
+      Report(m.Find("kind")->value_pos, path + ".kind: unsupported trace store kind " +
+                                            Quote(kind) + "; supported kinds: " +
+                                            std::string(kSupportedTraceKinds));
+      kind_ok = false;
+    }
+    store.kind = TraceKind::kPostgres;
+    // An unknown kind may not take a dsn at all; do not pile "missing dsn" on top.
+    LoadConnection(m, store.conn, kind_ok);
+    GetDuration(m, "out_of_order", store.out_of_order_ms, 1, kInt64Max);
+    GetInt(m, "batch_size", store.batch_size, 1, kMaxBatchSize);
+    Mapping q = ReadSubMapping(m, "queries", kTraceQueryKeys);
+    if (q.ok) {
+      GetQuery(q, "clock", store.queries.clock);
+      GetQuery(q, "spans", store.queries.spans);
+    }
+    stores.push_back(std::move(store));
+  }
+}
+
+void Loader::LoadFlags(const Mapping& root, Flags& flags) {
+  Mapping m = ReadSubMapping(root, "flags", kFlagsKeys);
+  if (!m.ok) return;
+  const bool has_file = m.Find("file") != nullptr;
+  const bool has_sql = m.Find("dsn") != nullptr || m.Find("query") != nullptr;
+  if (has_file && has_sql) {
+    Report(m.pos, "flags: set either file or dsn+query, not both");
+    return;
+  }
+  if (!has_file && !has_sql) {
+    Report(m.pos, "flags: set either file (a flags.spec path) or dsn and query");
+    return;
+  }
+  std::string name = flags.name;
+  if (m.Find("name") != nullptr) {
+    GetName(m, name, false);
+  } else {
+    names_.push_back({flags.name, m.pos, "flags"});
+  }
+  flags.name = name;
+  if (has_file) {
+    flags.kind = FlagsKind::kFile;
+    if (GetString(m, "file", flags.file, false) && flags.file.empty()) {
+      Report(m.Find("file")->value_pos, "flags.file: must not be empty");
+    }
+    for (std::string_view key : kConnectionKeys) {
+      if (const Entry* e = m.Find(key)) {
+        Report(e->key_pos, Join("flags", key) + ": only valid with flags.dsn, not with flags.file");
+      }
+    }
+    return;
+  }
+  flags.kind = FlagsKind::kSql;
+  LoadConnection(m, flags.conn, true);
+  if (m.Find("query") == nullptr) {
+    Missing(m, "query");
+  } else {
+    GetQuery(m, "query", flags.query);
+  }
+}
+
+void Loader::CheckUniqueNames() {
+  for (std::size_t i = 0; i < names_.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (names_[i].name == names_[j].name) {
+        Report(names_[i].pos, names_[i].path + ": source name " + Quote(names_[i].name) +
+                                  " is already used by " + names_[j].path + " (line " +
+                                  std::to_string(names_[j].pos.line) +
+                                  "); names must be unique across ledgers, trace stores and "
+                                  "flags");
+        break;
+      }
+    }
+  }
+}
+
+Config Loader::Run(const std::string& text) {
+  Config cfg;
+  cfg.path = file_;
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(text);
+  } catch (const YAML::Exception& err) {
+    Pos pos = PosOf(err.mark);
+    if (pos.line == 0) pos = {1, 1};
+    Report(pos, "YAML syntax error: " + err.msg);
+    return cfg;
+  }
+  if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
+    Report({1, 1}, "configuration is empty; at least one ledger must be configured");
+    return cfg;
+  }
+  if (docs.size() > 1) {
+    Report(ValuePos(docs[1], {1, 1}), "only one YAML document is allowed in a config file");
+  }
+  Mapping root = ReadMapping(docs[0], {1, 1}, "", kRootKeys);
+  if (!root.ok) return cfg;
+  LoadWeb(root, cfg.web);
+  GetDuration(root, "poll_interval", cfg.poll_interval_ms, kMinPollIntervalMs, kInt64Max);
+  GetString(root, "state_file", cfg.state_file, false);
+  GetInt(root, "state_max_divergence_keys", cfg.state_max_divergence_keys, 1, kInt64Max);
+  GetInt(root, "log_bad_rows_per_minute", cfg.log_bad_rows_per_minute, 0, kInt64Max);
+  LoadCoverage(root, cfg.coverage);
+  LoadTenants(root, cfg.tenants);
+  LoadHistogram(root, cfg.histogram);
+  LoadLedgers(root, cfg.ledgers);
+  LoadTraceStores(root, cfg.trace_stores);
+  LoadFlags(root, cfg.flags);
+  CheckUniqueNames();
+  return cfg;
+}
+
+std::vector<std::string> Loader::Formatted() const {
+  std::vector<Problem> sorted = problems_;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Problem& a, const Problem& b) {
+    return std::pair(a.pos.line, a.pos.col) < std::pair(b.pos.line, b.pos.col);
+  });
+  std::vector<std::string> out;
+  out.reserve(sorted.size());
+  for (const Problem& p : sorted) {
+    if (p.pos.line == 0) {
+      out.push_back(file_ + ": " + p.text);
+    } else {
+      out.push_back(file_ + ":" + std::to_string(p.pos.line) + ":" + std::to_string(p.pos.col) +
+                    ": " + p.text);
+    }
+  }
+  return out;
+}
+
+std::string JoinLines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const std::string& l : lines) {
+    if (!out.empty()) out += '\n';
+    out += l;
+  }
+  return out;
+}
+
+void AddPaths(std::vector<std::string>& out, const std::string& prefix,
+              std::span<const std::string_view> keys,
+              std::initializer_list<std::string_view> skip = {}) {
+  for (std::string_view k : keys) {
+    if (std::find(skip.begin(), skip.end(), k) != skip.end()) continue;
+    out.push_back(prefix + std::string(k));
+  }
+}
+
+}  // namespace
+
+ConfigError::ConfigError(std::vector<std::string> problems)
+    : std::runtime_error(JoinLines(problems)), problems_(std::move(problems)) {}
+
+Config ParseConfig(const std::string& yaml_text, const std::string& filename) {
+  Loader loader(filename);
+  Config cfg = loader.Run(yaml_text);
+  std::vector<std::string> problems = loader.Formatted();
+  if (!problems.empty()) throw ConfigError(std::move(problems));
+  return cfg;
+}
+
+Config LoadConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw ConfigError({path + ": cannot read configuration file: " + std::strerror(errno)});
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    throw ConfigError({path + ": cannot read configuration file: " + std::strerror(errno)});
+  }
+  return ParseConfig(text.str(), path);
+}
+
+std::vector<std::string> KnownKeyPaths() {
+  std::vector<std::string> out;
+  AddPaths(out, "", kRootKeys,
+           {"web", "coverage", "tenants", "histogram", "ledgers", "trace_stores", "flags"});
+  AddPaths(out, "web.", kWebKeys);
+  AddPaths(out, "coverage.", kCoverageKeys);
+  AddPaths(out, "tenants.", kTenantsKeys, {"shard"});
+  AddPaths(out, "tenants.shard.", kShardKeys);
+  AddPaths(out, "histogram.", kHistogramKeys);
+  AddPaths(out, "ledgers[].", kLedgerKeys, {"queries"});
+  AddPaths(out, "ledgers[].queries.", kLedgerQueryKeys);
+  AddPaths(out, "trace_stores[].", kTraceKeys, {"queries"});
+  AddPaths(out, "trace_stores[].queries.", kTraceQueryKeys);
+  AddPaths(out, "flags.", kFlagsKeys);
+  return out;
+}
+
+int CheckConfigFile(const std::string& path, std::ostream& out, std::ostream& err) {
+  try {
+    Config cfg = LoadConfig(path);
+    out << "config OK: " << cfg.ledgers.size() << " ledgers, " << cfg.trace_stores.size()
+        << " trace stores\n";
+    return 0;
+  } catch (const ConfigError& e) {
+    for (const std::string& p : e.problems()) err << p << '\n';
+  } catch (const std::exception& e) {
+    err << path << ": " << e.what() << '\n';
+  }
+  return 1;
+}
+
+}  // namespace provledger::config

@@ -1,0 +1,355 @@
+// Every validation rule has a failing case here, asserting the exact
+// "file:line:column: " prefix of the problem (positions are 1-based and read
+// off the YAML text of each case; kLedger fills lines 1-4).
+#include <boost/test/unit_test.hpp>
+
+#include <string>
+#include <vector>
+
+#include "config/load.hh"
+#include "helpers.hh"
+
+namespace provledger::config::test {
+namespace {
+
+BOOST_AUTO_TEST_SUITE(syntax_and_shape)
+
+BOOST_AUTO_TEST_CASE(empty_file) {
+  ExpectOnly("", "t.yml:1:1: ", "configuration is empty");
+  ExpectOnly("# nothing but a comment\n\n", "t.yml:1:1: ", "configuration is empty");
+  ExpectOnly("---\n", "t.yml:1:1: ", "configuration is empty");
+}
+
+BOOST_AUTO_TEST_CASE(yaml_syntax_error_position) {
+  // The second ':' on line 5, column 8, is illegal in a plain scalar context.
+  ExpectOnly(kLedger + "web: :1: 2\n", "t.yml:5:8: ", "YAML syntax error: illegal map value");
+  ExpectOnly(kLedger + "web: {listen_address: \":1\"\n", "t.yml:6:1: ",
+             "YAML syntax error: end of map flow not found");
+}
+
+BOOST_AUTO_TEST_CASE(top_level_must_be_a_mapping) {
+  ExpectOnly("- a\n- b\n", "t.yml:1:1: ", "top level: expected a mapping, got a list");
+}
+
+BOOST_AUTO_TEST_CASE(only_one_document) {
+  ExpectOnly(kLedger + "---\npoll_interval: 1s\n", "t.yml:6:1: ",
+             "only one YAML document is allowed");
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_key) {
+  ExpectOnly(kLedger + "poll_interval: 15s\npoll_interval: 30s\n", "t.yml:6:1: ",
+             "duplicate key \"poll_interval\" (first set at line 5, column 1)");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_keys_with_and_without_suggestion) {
+  ExpectOnly(kLedger + "pol_interval: 15s\n", "t.yml:5:1: ",
+             "unknown key \"pol_interval\" at top level; did you mean \"poll_interval\"?");
+  // Transposed letters count as one edit.
+  ExpectOnly(kLedger + "coverage:\n  widnow: 1h\n", "t.yml:6:3: ",
+             "unknown key \"widnow\" in coverage; did you mean \"window\"?");
+  ExpectOnly(kLedger + "    bach_size: 5\n", "t.yml:5:5: ",
+             "unknown key \"bach_size\" in ledgers[0]; did you mean \"batch_size\"?");
+  ExpectOnly(kLedger + "    queries: {recepits: SELECT 1}\n", "t.yml:5:15: ",
+             "unknown key \"recepits\" in ledgers[0].queries; did you mean \"receipts\"?");
+  ExpectOnly(kLedger + "web: &w {max_requests: 4}\nhistogram:\n  <<: *w\n", "t.yml:7:3: ",
+             "unknown key \"<<\" in histogram; YAML merge keys are not supported");
+  std::vector<std::string> p = ProblemsOf(kLedger + "web:\n  colour: red\n");
+  BOOST_REQUIRE(p.size() == 1u);
+  BOOST_TEST(p[0] == "t.yml:6:3: unknown key \"colour\" in web");
+}
+
+BOOST_AUTO_TEST_CASE(wrong_types) {
+  ExpectOnly(kLedger + "web: []\n", "t.yml:5:6: ", "web: expected a mapping, got a list");
+  ExpectOnly(kLedger + "tenants: 5\n", "t.yml:5:10: ", "tenants: expected a mapping, got \"5\"");
+  ExpectOnly(kLedger + "    batch_size: abc\n", "t.yml:5:17: ",
+             "ledgers[0].batch_size: expected an integer, got \"abc\"");
+  ExpectOnly(kLedger + "    batch_size: \"500\"\n", "t.yml:5:17: ",
+             "expected an integer, got a quoted string \"500\"");
+  ExpectOnly(kLedger + "    batch_size: 1e3\n", "t.yml:5:17: ", "expected an integer");
+  ExpectOnly(kLedger + "    batch_size: 99999999999999999999\n", "t.yml:5:17: ",
+             "integer out of range");
+  ExpectOnly(kLedger + "    password_file: [a]\n", "t.yml:5:20: ",
+             "ledgers[0].password_file: expected a string, got a list");
+  // A key with no value is null; the problem points at the key.
+  ExpectOnly(kLedger + "    password_env:\n", "t.yml:5:5: ",
+             "ledgers[0].password_env: expected a string, got null");
+  ExpectOnly(kLedger + "histogram:\n  anchor_latency_per_tenant: yes\n", "t.yml:6:30: ",
+             "histogram.anchor_latency_per_tenant: expected true or false, got \"yes\"");
+  ExpectOnly(kLedger + "    queries: [a]\n", "t.yml:5:14: ",
+             "ledgers[0].queries: expected a mapping, got a list");
+  ExpectOnly(kLedger + "  - [eu]\n", "t.yml:5:5: ", "ledgers[1]: expected a mapping, got a list");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(durations)
+
+BOOST_AUTO_TEST_CASE(bare_number_needs_a_unit) {
+  ExpectOnly(kLedger + "poll_interval: 15\n", "t.yml:5:16: ",
+             "poll_interval: duration needs a unit");
+  ExpectOnly(kLedger + "    connect_timeout: 5\n", "t.yml:5:22: ",
+             "ledgers[0].connect_timeout: duration needs a unit");
+}
+
+BOOST_AUTO_TEST_CASE(malformed) {
+  for (const char* bad : {"15 s", "1.5s", "1m1h", "1s1s", "1y", "-1s", "s", "15sec"}) {
+    BOOST_TEST_CONTEXT(bad) {
+      ExpectOnly(kLedger + "poll_interval: \"" + bad + "\"\n", "t.yml:5:16: ",
+                 "poll_interval: invalid duration");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bounds) {
+  ExpectOnly(kLedger + "poll_interval: 99ms\n", "t.yml:5:16: ",
+             "poll_interval: must be at least 100ms, got 99ms");
+  ExpectOnly(kLedger + "coverage:\n  window: 59s\n", "t.yml:6:11: ",
+             "coverage.window: must be at least 1m, got 59s");
+  ExpectOnly(kLedger + "coverage:\n  grace: -1s\n", "t.yml:6:10: ", "coverage.grace: invalid");
+  ExpectOnly(kLedger + "    out_of_order: 0s\n", "t.yml:5:19: ",
+             "ledgers[0].out_of_order: must be greater than 0, got 0s");
+  ExpectOnly(kLedger + "    connect_timeout: 0ms\n", "t.yml:5:22: ",
+             "ledgers[0].connect_timeout: must be greater than 0");
+  ExpectOnly(kLedger + "    statement_timeout: 0s\n", "t.yml:5:24: ",
+             "ledgers[0].statement_timeout: must be greater than 0");
+  ExpectOnly(kLedger + "    statement_timeout: 25d\n", "t.yml:5:24: ",
+             "ledgers[0].statement_timeout: must be at most");
+  ExpectOnly(kLedger + "trace_stores:\n  - {name: t, dsn: x, out_of_order: 0s}\n", "t.yml:6:37: ",
+             "trace_stores[0].out_of_order: must be greater than 0");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(sources)
+
+BOOST_AUTO_TEST_CASE(at_least_one_ledger) {
+  ExpectOnly("web: {}\n", "t.yml:1:1: ", "missing required key \"ledgers\"");
+  ExpectOnly("poll_interval: 1s\nledgers: []\n", "t.yml:2:10: ",
+             "ledgers: at least one ledger is required");
+  ExpectOnly("ledgers: {name: eu}\n", "t.yml:1:10: ", "ledgers: expected a list of ledgers");
+  ExpectOnly("ledgers:\n", "t.yml:1:1: ", "ledgers: expected a list of ledgers, got null");
+}
+
+BOOST_AUTO_TEST_CASE(missing_required_keys_point_at_the_parent_mapping) {
+  ExpectOnly("ledgers:\n  - name: eu\n    dsn: host=x\n", "t.yml:2:5: ",
+             "ledgers[0]: missing required key \"region\"");
+  ExpectOnly("ledgers:\n  - name: eu\n    region: r\n", "t.yml:2:5: ",
+             "ledgers[0]: missing required key \"dsn\"");
+  ExpectOnly("ledgers: [{region: r, dsn: x}]\n", "t.yml:1:11: ",
+             "ledgers[0]: missing required key \"name\"");
+  ExpectOnly(kLedger + "trace_stores:\n  - name: t\n", "t.yml:6:5: ",
+             "trace_stores[0]: missing required key \"dsn\"");
+}
+
+BOOST_AUTO_TEST_CASE(names) {
+  ExpectOnly("ledgers:\n  - name: 9eu\n    region: r\n    dsn: x\n", "t.yml:2:11: ",
+             "ledgers[0].name: invalid source name \"9eu\"; must match [a-zA-Z_][a-zA-Z0-9_.-]*");
+  ExpectOnly("ledgers:\n  - name: \"eu west\"\n    region: r\n    dsn: x\n", "t.yml:2:11: ",
+             "invalid source name");
+  ExpectOnly("ledgers:\n  - name: \"\"\n    region: r\n    dsn: x\n", "t.yml:2:11: ",
+             "invalid source name");
+  // Unique across ledgers, trace stores and flags; reported at the second use.
+  ExpectOnly(kLedger + "  - {name: eu, region: us-east, dsn: x}\n", "t.yml:5:12: ",
+             "ledgers[1]: source name \"eu\" is already used by ledgers[0] (line 2)");
+  ExpectOnly(kLedger + "trace_stores:\n  - name: eu\n    dsn: x\n", "t.yml:6:11: ",
+             "trace_stores[0]: source name \"eu\" is already used by ledgers[0]");
+  ExpectOnly(kLedger + "flags: {name: eu, file: /f}\n", "t.yml:5:15: ",
+             "flags: source name \"eu\" is already used by ledgers[0]");
+  // The flags source is called "flags" unless named.
+  ExpectOnly("ledgers:\n  - name: flags\n    region: r\n    dsn: x\nflags: {file: /f}\n",
+             "t.yml:5:8: ", "flags: source name \"flags\" is already used by ledgers[0]");
+}
+
+BOOST_AUTO_TEST_CASE(region_not_empty) {
+  ExpectOnly("ledgers:\n  - name: eu\n    region: \"\"\n    dsn: x\n", "t.yml:3:13: ",
+             "ledgers[0].region: must not be empty");
+}
+
+BOOST_AUTO_TEST_CASE(dsn_rules) {
+  ExpectOnly("ledgers:\n  - name: eu\n    region: r\n    dsn: \"\"\n", "t.yml:4:10: ",
+             "ledgers[0].dsn: must not be empty");
+  ExpectOnly("ledgers:\n  - name: eu\n    region: r\n    dsn: \"  \"\n", "t.yml:4:10: ",
+             "ledgers[0].dsn: must not be empty");
+  for (const char* dsn :
+       {"host=db password=hunter2", "host=db  password = 'hunter2' dbname=x",
+        "postgresql://eu:hunter2@db/ledger", "postgres://db/ledger?sslmode=disable&password=hunter2",
+        "dbname='postgresql://eu:hunter2@db/x'"}) {
+    BOOST_TEST_CONTEXT(dsn) {
+      std::vector<std::string> p = ProblemsOf(std::string("ledgers:\n  - name: eu\n    region: r\n") +
+                                              "    dsn: \"" + dsn + "\"\n");
+      BOOST_REQUIRE(p.size() == 1u);
+      BOOST_TEST(p[0].rfind("t.yml:4:10: ledgers[0].dsn: must not contain a password", 0) == 0);
+      BOOST_TEST(p[0].find("password_file") != std::string::npos);
+      BOOST_TEST(p[0].find("password_env") != std::string::npos);
+      // The secret itself never reaches a message.
+      BOOST_TEST(p[0].find("hunter2") == std::string::npos);
+    }
+  }
+  ExpectOnly(kLedger + "trace_stores:\n  - {name: t, dsn: \"host=x password=p\"}\n", "t.yml:6:20: ",
+             "trace_stores[0].dsn: must not contain a password");
+}
+
+BOOST_AUTO_TEST_CASE(password_sources) {
+  ExpectOnly(kLedger + "    password_file: /p\n    password_env: PW\n", "t.yml:6:5: ",
+             "ledgers[0]: password_file and password_env are mutually exclusive");
+  ExpectOnly(kLedger + "    password_env: 1PW\n", "t.yml:5:19: ",
+             "ledgers[0].password_env: invalid environment variable name \"1PW\"");
+  ExpectOnly(kLedger + "    password_file: \"\"\n", "t.yml:5:20: ",
+             "ledgers[0].password_file: must not be empty");
+}
+
+BOOST_AUTO_TEST_CASE(batch_size_range) {
+  ExpectOnly(kLedger + "    batch_size: 0\n", "t.yml:5:17: ",
+             "ledgers[0].batch_size: must be between 1 and 1000000, got 0");
+  ExpectOnly(kLedger + "    batch_size: 1000001\n", "t.yml:5:17: ",
+             "ledgers[0].batch_size: must be between 1 and 1000000, got 1000001");
+  ExpectOnly(kLedger + "trace_stores:\n  - {name: t, dsn: x, batch_size: -5}\n", "t.yml:6:35: ",
+             "trace_stores[0].batch_size: must be between 1 and 1000000, got -5");
+}
+
+BOOST_AUTO_TEST_CASE(queries_set_must_be_non_empty) {
+  ExpectOnly(kLedger + "    queries:\n      clock: \"\"\n", "t.yml:6:14: ",
+             "ledgers[0].queries.clock: query must not be empty");
+  ExpectOnly(kLedger + "    queries: {proofs_last: \" \"}\n", "t.yml:5:28: ",
+             "ledgers[0].queries.proofs_last: query must not be empty");
+  ExpectOnly(kLedger + "trace_stores:\n  - name: t\n    dsn: x\n    queries: {spans: \"\"}\n",
+             "t.yml:8:22: ", "trace_stores[0].queries.spans: query must not be empty");
+  ExpectOnly(kLedger + "    queries: {clock: [SELECT 1]}\n", "t.yml:5:22: ",
+             "ledgers[0].queries.clock: expected a string, got a list");
+}
+
+BOOST_AUTO_TEST_CASE(trace_store_kind) {
+  // Only the kind is reported: an unknown kind may need no dsn.
+  ExpectOnly(kLedger + "trace_stores:\n  - name: traces\n    kind: otlp_file\n", "t.yml:7:11: ",
+             "trace_stores[0].kind: unsupported trace store kind \"otlp_file\"; supported kinds: "
+             "postgres");
+  ExpectOnly(kLedger + "trace_stores: {name: t}\n", "t.yml:5:15: ",
+             "trace_stores: expected a list of trace stores, got a mapping");
+}
+
+BOOST_AUTO_TEST_CASE(flags_shape) {
+  ExpectOnly(kLedger + "flags: {file: /f, dsn: \"host=x\", query: \"SELECT 1\"}\n", "t.yml:5:8: ",
+             "flags: set either file or dsn+query, not both");
+  ExpectOnly(kLedger + "flags: {name: ramps}\n", "t.yml:5:8: ", "flags: set either file");
+  ExpectOnly(kLedger + "flags: {dsn: \"host=x\"}\n", "t.yml:5:8: ",
+             "flags: missing required key \"query\"");
+  ExpectOnly(kLedger + "flags: {query: \"SELECT 1\"}\n", "t.yml:5:8: ",
+             "flags: missing required key \"dsn\"");
+  ExpectOnly(kLedger + "flags: {dsn: \"host=x\", query: \"\"}\n", "t.yml:5:31: ",
+             "flags.query: query must not be empty");
+  ExpectOnly(kLedger + "flags:\n  file: /f\n  password_env: PW\n", "t.yml:7:3: ",
+             "flags.password_env: only valid with flags.dsn");
+  ExpectOnly(kLedger + "flags:\n  file: \"\"\n", "t.yml:6:9: ", "flags.file: must not be empty");
+  ExpectOnly(kLedger + "flags: {dsn: \"host=x password=y\", query: \"SELECT 1\"}\n", "t.yml:5:14: ",
+             "flags.dsn: must not contain a password");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(settings)
+
+BOOST_AUTO_TEST_CASE(listen_address) {
+  // Value column 19 on line 6: "  listen_address: ".
+  const std::string head = kLedger + "web:\n  listen_address: ";
+  ExpectOnly(head + "\"23473\"\n", "t.yml:6:19: ", "web.listen_address: must be [host]:port");
+  ExpectOnly(head + "\":65536\"\n", "t.yml:6:19: ",
+             "web.listen_address: port must be a number from 0 to 65535");
+  ExpectOnly(head + "\":http\"\n", "t.yml:6:19: ", "port must be a number from 0 to 65535");
+  ExpectOnly(head + "\"localhost:\"\n", "t.yml:6:19: ", "port must be a number");
+  ExpectOnly(head + "\"::1:80\"\n", "t.yml:6:19: ", "IPv6 host must be written in brackets");
+  ExpectOnly(head + "\"bad host:80\"\n", "t.yml:6:19: ", "invalid host");
+}
+
+BOOST_AUTO_TEST_CASE(telemetry_path) {
+  const std::string head = kLedger + "web:\n  telemetry_path: ";
+  ExpectOnly(head + "metrics\n", "t.yml:6:19: ", "web.telemetry_path: must start with '/'");
+  ExpectOnly(head + "/\n", "t.yml:6:19: ", "web.telemetry_path: \"/\" is reserved");
+  ExpectOnly(head + "/-/healthy\n", "t.yml:6:19: ", "\"/-/healthy\" is reserved");
+  ExpectOnly(head + "/-/ready\n", "t.yml:6:19: ", "\"/-/ready\" is reserved");
+  ExpectOnly(head + "\"/metrics?x=1\"\n", "t.yml:6:19: ", "plain path");
+}
+
+BOOST_AUTO_TEST_CASE(integer_ranges) {
+  ExpectOnly(kLedger + "web:\n  max_requests: 0\n", "t.yml:6:17: ",
+             "web.max_requests: must be between 1 and 1024, got 0");
+  ExpectOnly(kLedger + "log_bad_rows_per_minute: -1\n", "t.yml:5:26: ",
+             "log_bad_rows_per_minute: must be at least 0, got -1");
+  ExpectOnly(kLedger + "state_max_divergence_keys: 0\n", "t.yml:5:28: ",
+             "state_max_divergence_keys: must be at least 1, got 0");
+  ExpectOnly(kLedger + "tenants:\n  max: 0\n", "t.yml:6:8: ", "tenants.max: must be at least 1, got 0");
+  ExpectOnly(kLedger + "tenants:\n  max_name_bytes: 0\n", "t.yml:6:19: ",
+             "tenants.max_name_bytes: must be at least 1, got 0");
+}
+
+BOOST_AUTO_TEST_CASE(shard) {
+  ExpectOnly(kLedger + "tenants:\n  shard: {index: 0, total: 0}\n", "t.yml:6:28: ",
+             "tenants.shard.total: must be at least 1, got 0");
+  ExpectOnly(kLedger + "tenants:\n  shard: {index: 2, total: 2}\n", "t.yml:6:18: ",
+             "tenants.shard.index: must be less than tenants.shard.total (2), got 2");
+  ExpectOnly(kLedger + "tenants:\n  shard: {index: -1, total: 2}\n", "t.yml:6:18: ",
+             "tenants.shard.index: must be at least 0, got -1");
+  // index alone is checked against the default total of 1.
+  ExpectOnly(kLedger + "tenants:\n  shard: {index: 1}\n", "t.yml:6:18: ",
+             "must be less than tenants.shard.total (1), got 1");
+}
+
+BOOST_AUTO_TEST_CASE(tenant_patterns_compile) {
+  ExpectOnly(kLedger + "tenants:\n  allow: [\"^ok$\", \"a(b\"]\n", "t.yml:6:19: ",
+             "tenants.allow[1]: invalid regular expression \"a(b\"");
+  ExpectOnly(kLedger + "tenants:\n  deny:\n    - ok\n    - \"[z-a]\"\n", "t.yml:8:7: ",
+             "tenants.deny[1]: invalid regular expression \"[z-a]\"");
+  ExpectOnly(kLedger + "tenants:\n  deny: x\n", "t.yml:6:9: ",
+             "tenants.deny: expected a list of regular expressions, got \"x\"");
+}
+
+BOOST_AUTO_TEST_CASE(buckets) {
+  // Value column 30 on line 6: "  anchor_latency_buckets_ms: ".
+  const std::string head = kLedger + "histogram:\n  anchor_latency_buckets_ms: ";
+  ExpectOnly(head + "[]\n", "t.yml:6:30: ", "must list at least one bucket bound");
+  ExpectOnly(head + "5\n", "t.yml:6:30: ", "expected a list of numbers");
+  ExpectOnly(head + "[5, .inf]\n", "t.yml:6:34: ",
+             "histogram.anchor_latency_buckets_ms[1]: bucket bound must be finite");
+  ExpectOnly(head + "[.nan]\n", "t.yml:6:31: ", "bucket bound must be finite");
+  ExpectOnly(head + "[5, 5]\n", "t.yml:6:34: ",
+             "anchor_latency_buckets_ms[1]: bucket bounds must be strictly increasing, got 5 after 5");
+  ExpectOnly(head + "[10, 5]\n", "t.yml:6:35: ", "strictly increasing, got 5 after 10");
+  ExpectOnly(head + "[0, 5]\n", "t.yml:6:31: ",
+             "anchor_latency_buckets_ms[0]: bucket bound must be greater than 0, got 0");
+  ExpectOnly(head + "[-1]\n", "t.yml:6:31: ", "greater than 0, got -1");
+  ExpectOnly(head + "[5, x]\n", "t.yml:6:34: ", "anchor_latency_buckets_ms[1]: expected a number");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(all_problems_reported_in_one_pass_sorted_by_position) {
+  const std::string yaml =
+      "web: {listen_address: \"1\", telemetry_path: /}\n"  // 1
+      "poll_interval: 10\n"                                 // 2
+      "tenants: {max: 0, allow: [\"(\"]}\n"                 // 3
+      "ledgers:\n"                                          // 4
+      "  - name: eu\n"                                      // 5
+      "    region: eu-west\n"                               // 6
+      "    dsn: \"host=x password=y\"\n"                    // 7
+      "    batch_sise: 10\n"                                // 8
+      "  - name: eu\n"                                      // 9
+      "    region: us-east\n"                               // 10
+      "    dsn: host=y\n"                                   // 11
+      "flags: {}\n";                                        // 12
+  std::vector<std::string> p = ProblemsOf(yaml);
+  const std::vector<std::string> prefixes = {
+      "t.yml:1:23: web.listen_address:", "t.yml:1:44: web.telemetry_path:",
+      "t.yml:2:16: poll_interval:",      "t.yml:3:16: tenants.max:",
+      "t.yml:3:27: tenants.allow[0]:",   "t.yml:7:10: ledgers[0].dsn:",
+      "t.yml:8:5: unknown key \"batch_sise\" in ledgers[0]; did you mean \"batch_size\"?",
+      "t.yml:9:11: ledgers[1]: source name \"eu\"",
+      "t.yml:12:8: flags: set either file"};
+  BOOST_TEST_CONTEXT(JoinLines(p)) {
+    BOOST_REQUIRE(p.size() == prefixes.size());
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      BOOST_TEST(p[i].rfind(prefixes[i], 0) == 0, "problem " << i << ": " << p[i]);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace provledger::config::test
