@@ -1,0 +1,70 @@
+// Landing page: content and HTML escaping of everything that comes from a
+// database or the config.
+#include <boost/test/unit_test.hpp>
+
+#include "http/landing.hh"
+
+namespace provledger::http {
+namespace {
+
+BOOST_AUTO_TEST_CASE(html_escape) {
+  BOOST_TEST(HtmlEscape("<a href=\"x\">'&'</a>") ==
+             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+  BOOST_TEST(HtmlEscape("plain Z\xC3\xBCrich") == "plain Z\xC3\xBCrich");
+}
+
+BOOST_AUTO_TEST_CASE(format_unix_seconds) {
+  BOOST_TEST(FormatUnixSeconds(1700000000.9) == "2023-11-14T22:13:20Z");
+  BOOST_TEST(FormatUnixSeconds(0) == "never");
+  BOOST_TEST(FormatUnixSeconds(-5) == "never");
+}
+
+BOOST_AUTO_TEST_CASE(page_lists_sources_and_coverage_escaped) {
+  render::Published p;
+  p.snapshot.now = 1700000000000000;
+  p.exposition.text = "x 1\n";
+  p.exposition.gzip = "zz";
+  p.exposition.series = 1;
+  compute::SourceHealth ok;
+  ok.name = "ledger-eu";
+  ok.up = true;
+  ok.polled = true;
+  ok.last_success_seconds = 1700000000;
+  ok.rows_read = 42;
+  compute::SourceHealth bad;
+  bad.name = "traces<b>";
+  bad.kind = SourceKind::kTraces;
+  bad.polled = true;
+  bad.last_error = "could not connect: <script>alert(1)</script> & \"quoted\"";
+  p.snapshot.sources = {ok, bad};
+  p.snapshot.coverage = {{"<script>alert('x')</script>", 200, 197, 98.5}, {"beta", 10, 10, 100}};
+  const std::string page =
+      RenderLandingPage(p, render::BuildInfo{"1.2.3<", "rev\"1"}, "/metrics?a=<b>");
+
+  BOOST_TEST(page.rfind("<!DOCTYPE html>", 0) == 0);
+  BOOST_TEST(page.find("<title>provledger_exporter</title>") != std::string::npos);
+  BOOST_TEST(page.find("1.2.3&lt;") != std::string::npos);
+  BOOST_TEST(page.find("rev&quot;1") != std::string::npos);
+  BOOST_TEST(page.find("href=\"/metrics?a=&lt;b&gt;\"") != std::string::npos);
+  BOOST_TEST(page.find("1 series, 4 bytes (2 gzipped)") != std::string::npos);
+  BOOST_TEST(page.find("<td>ledger-eu</td>") != std::string::npos);
+  BOOST_TEST(page.find("<td>traces&lt;b&gt;</td>") != std::string::npos);
+  BOOST_TEST(page.find("2023-11-14T22:13:20Z") != std::string::npos);
+  BOOST_TEST(page.find("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quoted&quot;") != std::string::npos);
+  BOOST_TEST(page.find("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;") != std::string::npos);
+  BOOST_TEST(page.find("<td class=\"num\">197</td>") != std::string::npos);
+  BOOST_TEST(page.find("98.50") != std::string::npos);
+  BOOST_TEST(page.find("<script") == std::string::npos);  // nothing executable got through
+  BOOST_TEST(page.find("http://") == std::string::npos);  // no external assets
+  BOOST_TEST(page.find("https://") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(page_before_first_poll) {
+  render::Published p;
+  const std::string page = RenderLandingPage(p, render::BuildInfo{"v", "r"}, "/metrics");
+  BOOST_TEST(page.find("No poll has finished yet.") != std::string::npos);
+  BOOST_TEST(page.find("No settled operations in the coverage window.") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace provledger::http

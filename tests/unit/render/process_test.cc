@@ -1,0 +1,94 @@
+// /proc parsing on fixture text, and one live read of this test process.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include <boost/test/unit_test.hpp>
+
+#include "render/process.hh"
+
+namespace provledger::render {
+namespace {
+
+// A command name with spaces and parentheses, as the kernel allows.
+constexpr const char* kStat =
+    "12345 (my (weird) proc) S 1 12345 12345 0 -1 4194560 1000 0 0 0 250 75 0 0 20 0 4 0 "
+    "123456 987654321 2048 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+
+BOOST_AUTO_TEST_CASE(parse_proc_stat_fields) {
+  const auto st = ParseProcStat(kStat);
+  BOOST_TEST_REQUIRE(st.has_value());
+  BOOST_TEST(st->utime_ticks == 250u);
+  BOOST_TEST(st->stime_ticks == 75u);
+  BOOST_TEST(st->starttime_ticks == 123456u);
+  BOOST_TEST(st->vsize_bytes == 987654321u);
+  BOOST_TEST(st->rss_pages == 2048);
+}
+
+BOOST_AUTO_TEST_CASE(parse_proc_stat_rejects_malformed) {
+  BOOST_TEST(!ParseProcStat("").has_value());
+  BOOST_TEST(!ParseProcStat("12345 (x) S 1 2 3").has_value());  // too short
+  BOOST_TEST(!ParseProcStat("12345 no-parens S 1 12345 12345 0 -1 4194560 1000 0 0 0 250 75 0 0 20 0 4 0 1 2 3").has_value());
+  BOOST_TEST(!ParseProcStat("1 (x) S 1 1 1 0 -1 0 0 0 0 0 abc 75 0 0 20 0 4 0 1 2 3").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(parse_boot_time) {
+  BOOST_TEST(ParseBootTime("cpu  1 2 3\ncpu0 1 2 3\nintr 5 6\nctxt 99\nbtime 1699990000\nprocesses 7\n").value() ==
+             1699990000.0);
+  BOOST_TEST(!ParseBootTime("cpu 1 2 3\n").has_value());
+  BOOST_TEST(!ParseBootTime("btime x\n").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(parse_max_open_files) {
+  const char* limits =
+      "Limit                     Soft Limit           Hard Limit           Units     \n"
+      "Max cpu time              unlimited            unlimited            seconds   \n"
+      "Max open files            1024                 524288               files     \n"
+      "Max locked memory         8388608              8388608              bytes     \n";
+  BOOST_TEST(ParseMaxOpenFiles(limits).value() == 1024.0);
+  BOOST_TEST(!ParseMaxOpenFiles("Max open files            unlimited            unlimited            files\n").has_value());
+  BOOST_TEST(!ParseMaxOpenFiles("Max cpu time  unlimited unlimited seconds\n").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(make_process_stats_converts_units) {
+  const auto p = MakeProcessStats(ParseProcStat(kStat), 1699990000.0, 9.0, 1024.0, 100, 4096);
+  BOOST_TEST(p.cpu_seconds.value() == 3.25);                      // (250 + 75) / 100
+  BOOST_TEST(p.resident_bytes.value() == 2048.0 * 4096.0);
+  BOOST_TEST(p.virtual_bytes.value() == 987654321.0);
+  BOOST_TEST(p.start_time_seconds.value() == 1699990000.0 + 1234.56);
+  BOOST_TEST(p.open_fds.value() == 9.0);
+  BOOST_TEST(p.max_fds.value() == 1024.0);
+
+  const auto none = MakeProcessStats(std::nullopt, std::nullopt, std::nullopt, std::nullopt, 100, 4096);
+  BOOST_TEST(!none.cpu_seconds.has_value());
+  BOOST_TEST(!none.resident_bytes.has_value());
+  BOOST_TEST(!none.start_time_seconds.has_value());
+  const auto no_boot = MakeProcessStats(ParseProcStat(kStat), std::nullopt, std::nullopt, std::nullopt, 100, 4096);
+  BOOST_TEST(no_boot.cpu_seconds.has_value());
+  BOOST_TEST(!no_boot.start_time_seconds.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(read_process_stats_of_this_process) {
+  const ProcessStats p = ReadProcessStats();
+  BOOST_TEST_REQUIRE(p.cpu_seconds.has_value());
+  BOOST_TEST(*p.cpu_seconds >= 0.0);
+  BOOST_TEST_REQUIRE(p.resident_bytes.has_value());
+  BOOST_TEST(*p.resident_bytes > 1024.0 * 1024.0);  // a Boost.Test binary holds > 1 MiB
+  BOOST_TEST(*p.virtual_bytes >= *p.resident_bytes);
+  BOOST_TEST_REQUIRE(p.open_fds.has_value());
+  BOOST_TEST(*p.open_fds >= 3.0);  // stdin, stdout, stderr
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  if (rl.rlim_cur != RLIM_INFINITY) {
+    BOOST_TEST(p.max_fds.value() == static_cast<double>(rl.rlim_cur));
+  }
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  BOOST_TEST_REQUIRE(p.start_time_seconds.has_value());
+  BOOST_TEST(*p.start_time_seconds <= now + 1);
+  BOOST_TEST(*p.start_time_seconds > now - 3600);  // started within the test run
+}
+
+}  // namespace
+}  // namespace provledger::render
