@@ -1,0 +1,373 @@
+#include "pq/connection.hh"
+
+#include <libpq-fe.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+namespace provledger::pq {
+namespace {
+
+std::string TrimNewlines(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  }
+  return true;
+}
+
+bool EqualsNoCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && StartsWithNoCase(a, b);
+}
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+void AddSecret(std::vector<std::string>* secrets, std::string_view raw) {
+  if (secrets == nullptr || raw.empty()) return;
+  secrets->emplace_back(raw);
+  std::string decoded = PercentDecode(raw);
+  if (decoded != raw && !decoded.empty()) secrets->push_back(std::move(decoded));
+}
+
+std::string RedactUri(std::string_view uri, std::vector<std::string>* secrets) {
+  std::string out;
+  const std::size_t scheme_end = uri.find("://");
+  const std::size_t auth = scheme_end + 3;
+  std::size_t host_end = uri.find_first_of("/?", auth);
+  if (host_end == std::string_view::npos) host_end = uri.size();
+  const std::size_t at = uri.substr(0, host_end).rfind('@');
+  if (at != std::string_view::npos && at >= auth) {
+    const std::size_t colon = uri.substr(0, at).find(':', auth);
+    if (colon != std::string_view::npos) {
+      AddSecret(secrets, uri.substr(colon + 1, at - colon - 1));
+      out.append(uri.substr(0, colon + 1)).append("***");
+      out.append(uri.substr(at, host_end - at));
+    } else {
+      out.append(uri.substr(0, host_end));
+    }
+  } else {
+    out.append(uri.substr(0, host_end));
+  }
+  // Query parameters: password=... up to the next '&'.
+  std::size_t i = host_end;
+  const std::size_t q = uri.find('?', host_end);
+  if (q == std::string_view::npos) {
+    out.append(uri.substr(host_end));
+    return out;
+  }
+  out.append(uri.substr(host_end, q + 1 - host_end));
+  i = q + 1;
+  while (i <= uri.size()) {
+    std::size_t amp = uri.find('&', i);
+    if (amp == std::string_view::npos) amp = uri.size();
+    std::string_view kv = uri.substr(i, amp - i);
+    if (StartsWithNoCase(kv, "password=")) {
+      AddSecret(secrets, kv.substr(9));
+      out.append("password=***");
+    } else {
+      out.append(kv);
+    }
+    if (amp < uri.size()) out.push_back('&');
+    i = amp + 1;
+  }
+  return out;
+}
+
+// key=value conninfo: rebuilt token by token, the password value replaced.
+std::string RedactKeyValue(std::string_view s, std::vector<std::string>* secrets) {
+  std::string out;
+  std::size_t i = 0;
+  auto space = [&](std::size_t k) { return k < s.size() && std::isspace(static_cast<unsigned char>(s[k])); };
+  while (i < s.size()) {
+    const std::size_t start = i;
+    while (space(i)) ++i;
+    out.append(s.substr(start, i - start));
+    const std::size_t key_start = i;
+    while (i < s.size() && s[i] != '=' && !space(i)) ++i;
+    std::string_view key = s.substr(key_start, i - key_start);
+    const std::size_t after_key = i;
+    while (space(i)) ++i;
+    if (i >= s.size() || s[i] != '=') {
+      // Not key=value: keep the text as it is and go on.
+      out.append(s.substr(key_start, i - key_start));
+      continue;
+    }
+    ++i;  // '='
+    while (space(i)) ++i;
+    const std::size_t value_start = i;
+    if (i < s.size() && s[i] == '\'') {
+      ++i;
+      while (i < s.size() && s[i] != '\'') {
+        if (s[i] == '\\' && i + 1 < s.size()) ++i;
+        ++i;
+      }
+      if (i < s.size()) ++i;  // closing quote
+    } else {
+      while (i < s.size() && !space(i)) {
+        if (s[i] == '\\' && i + 1 < s.size()) ++i;
+        ++i;
+      }
+    }
+    if (EqualsNoCase(key, "password")) {
+      std::string_view v = s.substr(value_start, i - value_start);
+      if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'') v = v.substr(1, v.size() - 2);
+      AddSecret(secrets, v);
+      out.append(key).append("=***");
+    } else {
+      out.append(s.substr(key_start, after_key - key_start));
+      out.append(s.substr(after_key, i - after_key));
+    }
+  }
+  return out;
+}
+
+std::string ErrorText(const char* msg) {
+  std::string s = msg ? msg : "";
+  s = TrimNewlines(std::move(s));
+  return s.empty() ? std::string("unknown libpq error") : s;
+}
+
+}  // namespace
+
+ErrorKind ClassifySqlState(std::string_view sqlstate, bool connection_bad) {
+  if (connection_bad) return ErrorKind::kConnect;
+  if (sqlstate == "57014" || sqlstate == "55P03") return ErrorKind::kTimeout;
+  if (sqlstate.size() == 5 && sqlstate.substr(0, 2) == "08") return ErrorKind::kConnect;
+  if (sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03") return ErrorKind::kConnect;
+  return ErrorKind::kQuery;
+}
+
+std::optional<std::string> ReadPassword(const config::Connection& c) {
+  if (!c.password_file.empty()) {
+    std::ifstream in(c.password_file, std::ios::binary);
+    if (!in) {
+      throw PqError(ErrorKind::kConnect, "",
+                    "cannot read password_file " + c.password_file + ": " + std::strerror(errno));
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) {
+      throw PqError(ErrorKind::kConnect, "", "cannot read password_file " + c.password_file);
+    }
+    return TrimNewlines(ss.str());
+  }
+  if (!c.password_env.empty()) {
+    const char* v = std::getenv(c.password_env.c_str());
+    if (v == nullptr) {
+      throw PqError(ErrorKind::kConnect, "",
+                    "environment variable " + c.password_env + " (password_env) is not set");
+    }
+    return std::string(v);
+  }
+  return std::nullopt;
+}
+
+ConnectOptions OptionsFromConfig(const config::Connection& c) {
+  ConnectOptions o;
+  o.dsn = c.dsn;
+  o.password = ReadPassword(c);
+  o.connect_timeout_ms = c.connect_timeout_ms;
+  o.statement_timeout_ms = c.statement_timeout_ms;
+  return o;
+}
+
+namespace {
+
+std::string Redact(std::string_view dsn, std::vector<std::string>* secrets) {
+  try {
+    if (StartsWithNoCase(dsn, "postgresql://") || StartsWithNoCase(dsn, "postgres://")) {
+      return RedactUri(dsn, secrets);
+    }
+    return RedactKeyValue(dsn, secrets);
+  } catch (...) {
+    return "<dsn>";
+  }
+}
+
+}  // namespace
+
+std::string RedactDsn(std::string_view dsn) { return Redact(dsn, nullptr); }
+
+Connection::Connection(const ConnectOptions& o) : redacted_dsn_(Redact(o.dsn, &secrets_)) {
+  // Everything that may be a password, so no message can carry one: libpq's
+  // DSN parse errors can quote URI components.
+  if (o.password && !o.password->empty()) secrets_.push_back(*o.password);
+  char* err = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(o.dsn.c_str(), &err);
+  if (parsed == nullptr) {
+    std::string msg = err ? ErrorText(err) : std::string("out of memory");
+    if (err) PQfreemem(err);
+    throw PqError(ErrorKind::kConnect, "", Scrub("invalid DSN \"" + redacted_dsn_ + "\": " + msg));
+  }
+  std::vector<std::pair<std::string, std::string>> kv;
+  for (PQconninfoOption* p = parsed; p->keyword != nullptr; ++p) {
+    if (p->val == nullptr) continue;
+    if (std::strcmp(p->keyword, "password") == 0 && *p->val != '\0') secrets_.emplace_back(p->val);
+    kv.emplace_back(p->keyword, p->val);
+  }
+  PQconninfoFree(parsed);
+
+  auto find = [&](std::string_view key) -> std::string* {
+    for (auto& [k, v] : kv) {
+      if (k == key) return &v;
+    }
+    return nullptr;
+  };
+  auto set = [&](const std::string& key, std::string value) {
+    if (std::string* v = find(key)) {
+      *v = std::move(value);
+    } else {
+      kv.emplace_back(key, std::move(value));
+    }
+  };
+  auto set_default = [&](const std::string& key, std::string value) {
+    if (find(key) == nullptr) kv.emplace_back(key, std::move(value));
+  };
+
+  if (o.password) set("password", *o.password);
+  if (o.connect_timeout_ms > 0) {
+    set("connect_timeout", std::to_string((o.connect_timeout_ms + 999) / 1000));
+  }
+  const std::int64_t stmt = o.statement_timeout_ms < 0 ? 0 : o.statement_timeout_ms;
+  const std::int64_t lock = o.lock_timeout_ms < 0 ? stmt : o.lock_timeout_ms;
+  std::string options;
+  if (std::string* v = find("options")) options = *v + " ";
+  options += "-c statement_timeout=" + std::to_string(stmt) +
+             " -c lock_timeout=" + std::to_string(lock);
+  if (o.read_only) options += " -c default_transaction_read_only=on";
+  set("options", options);
+  if (!o.application_name.empty()) set_default("application_name", o.application_name);
+  const bool dsn_sets_encoding = find("client_encoding") != nullptr;
+  set_default("client_encoding", "UTF8");
+  set_default("keepalives", "1");
+  set_default("keepalives_idle", "10");
+  set_default("keepalives_interval", "5");
+  set_default("keepalives_count", "3");
+
+  std::vector<const char*> keys;
+  std::vector<const char*> values;
+  for (const auto& [k, v] : kv) {
+    keys.push_back(k.c_str());
+    values.push_back(v.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  conn_ = PQconnectdbParams(keys.data(), values.data(), 0);
+  if (conn_ == nullptr) throw PqError(ErrorKind::kConnect, "", "libpq: out of memory");
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    std::string msg = Scrub(ErrorText(PQerrorMessage(conn_)));
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw PqError(ErrorKind::kConnect, "", msg);
+  }
+  // A SQL_ASCII server stores unvalidated bytes; asking for UTF8 would make
+  // it refuse a whole result over one bad row. Take the bytes as they are
+  // and let the row decoder reject the bad rows one by one.
+  const char* server_encoding = PQparameterStatus(conn_, "server_encoding");
+  if (!dsn_sets_encoding && server_encoding && std::strcmp(server_encoding, "SQL_ASCII") == 0) {
+    PQsetClientEncoding(conn_, "SQL_ASCII");
+  }
+}
+
+Connection::~Connection() {
+  if (conn_ != nullptr) PQfinish(conn_);
+}
+
+Connection::Connection(Connection&& o) noexcept
+    : conn_(std::exchange(o.conn_, nullptr)),
+      secrets_(std::move(o.secrets_)),
+      redacted_dsn_(std::move(o.redacted_dsn_)) {}
+
+Connection& Connection::operator=(Connection&& o) noexcept {
+  if (this != &o) {
+    if (conn_ != nullptr) PQfinish(conn_);
+    conn_ = std::exchange(o.conn_, nullptr);
+    secrets_ = std::move(o.secrets_);
+    redacted_dsn_ = std::move(o.redacted_dsn_);
+  }
+  return *this;
+}
+
+bool Connection::ok() const {
+  return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK;
+}
+
+int Connection::server_version() const { return conn_ ? PQserverVersion(conn_) : 0; }
+
+std::string Connection::Scrub(std::string msg) const {
+  for (const std::string& secret : secrets_) {
+    if (secret.empty()) continue;
+    std::size_t pos = 0;
+    while ((pos = msg.find(secret, pos)) != std::string::npos) {
+      msg.replace(pos, secret.size(), "***");
+      pos += 3;
+    }
+  }
+  return msg;
+}
+
+Result Connection::Exec(std::string_view sql, const std::vector<Param>& params) {
+  if (!ok()) throw PqError(ErrorKind::kConnect, "", "connection is closed");
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const Param& p : params) values.push_back(p.value ? p.value->c_str() : nullptr);
+  const std::string text(sql);
+  PGresult* res = PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
+                               values.data(), nullptr, nullptr, 0);
+  if (res == nullptr) {
+    const bool bad = PQstatus(conn_) != CONNECTION_OK;
+    throw PqError(bad ? ErrorKind::kConnect : ErrorKind::kQuery, "",
+                  Scrub(ErrorText(PQerrorMessage(conn_))));
+  }
+  const ExecStatusType st = PQresultStatus(res);
+  if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return Result(res);
+  ThrowFromResult(res, sql);
+}
+
+void Connection::ThrowFromResult(PGresult* res, std::string_view sql) {
+  const ExecStatusType st = PQresultStatus(res);
+  Result owned(res);   // frees res on the way out
+  if (st == PGRES_FATAL_ERROR || st == PGRES_NONFATAL_ERROR || st == PGRES_BAD_RESPONSE) {
+    const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    std::string sqlstate = state ? state : "";
+    const bool bad = PQstatus(conn_) != CONNECTION_OK;
+    std::string msg = ErrorText(PQresultErrorMessage(res));
+    if (msg == "unknown libpq error") msg = ErrorText(PQerrorMessage(conn_));
+    const ErrorKind kind = ClassifySqlState(sqlstate, bad);   // before sqlstate is moved
+    throw PqError(kind, std::move(sqlstate), Scrub(std::move(msg)));
+  }
+  // COPY, empty query, pipelines: not something a source query may do. A
+  // COPY leaves the connection in a state we cannot use, so drop it.
+  if (st == PGRES_COPY_OUT || st == PGRES_COPY_IN || st == PGRES_COPY_BOTH) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+  }
+  std::string what(sql.substr(0, 60));
+  throw PqError(ErrorKind::kQuery, "",
+                std::string("unexpected result status ") + PQresStatus(st) + " for \"" +
+                    Scrub(what) + (sql.size() > 60 ? "...\"" : "\""));
+}
+
+}  // namespace provledger::pq

@@ -1,0 +1,104 @@
+// Connection: RAII owner of one libpq connection (PGconn).
+//
+// Connecting: the DSN (key=value conninfo or postgres:// URI) is parsed with
+// PQconninfoParse and re-sent as keywords, with these added or overridden:
+//   password          from ConnectOptions::password (a separate keyword, so it
+//                     is never part of any DSN string we hold or log);
+//   connect_timeout   ceil(connect_timeout_ms / 1000) s (libpq's minimum is 2 s);
+//   options           the DSN's own options + "-c statement_timeout=<ms>
+//                     -c lock_timeout=<ms>" (+ default_transaction_read_only=on);
+//   application_name  "provledger_exporter" unless the DSN sets one;
+//   client_encoding   UTF8 unless the DSN sets one (on a SQL_ASCII server:
+//                     SQL_ASCII, so invalid bytes reach the row decoder and
+//                     fail one row instead of the whole query);
+//   keepalives        on, ~25 s to notice a silent peer, unless the DSN sets them.
+//
+// Errors: the constructor throws PqError(kConnect). Exec throws PqError
+// classified by ClassifySqlState; a connection lost mid-query is kConnect
+// (the caller should drop the Connection and reconnect). Every message that
+// leaves this class has the password (if any) replaced by "***".
+//
+// Thread safety: one Connection is used by one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.hh"
+#include "pq/error.hh"
+#include "pq/result.hh"
+
+struct pg_conn;
+
+namespace provledger::pq {
+
+struct ConnectOptions {
+  std::string dsn;                           // conninfo or URI; may be ""
+  std::optional<std::string> password;       // never logged
+  std::int64_t connect_timeout_ms = 5000;    // <= 0: libpq default (wait forever)
+  std::int64_t statement_timeout_ms = 10000; // 0: no timeout
+  std::int64_t lock_timeout_ms = -1;         // < 0: same as statement_timeout_ms
+  std::string application_name = "provledger_exporter";
+  bool read_only = true;                     // default_transaction_read_only=on
+};
+
+// The password a config::Connection names: the file's content with trailing
+// "\n"/"\r\n" removed (password_file wins over password_env), the variable's
+// value, or nullopt when neither is configured. Throws PqError(kConnect) when
+// the file cannot be read or the variable is unset; the message never holds
+// the password.
+std::optional<std::string> ReadPassword(const config::Connection& c);
+
+// ConnectOptions for a config::Connection (reads the password).
+ConnectOptions OptionsFromConfig(const config::Connection& c);
+
+// `dsn` with every password removed, for log lines: key=value "password=..."
+// (quoted or not) -> "password=***", URI "user:secret@" -> "user:***@",
+// URI query "password=..." -> "password=***". Never throws.
+std::string RedactDsn(std::string_view dsn);
+
+// A parameter of Exec: text or SQL NULL.
+struct Param {
+  Param(std::nullptr_t) {}                                   // NOLINT
+  Param(std::string s) : value(std::move(s)) {}              // NOLINT
+  Param(std::string_view s) : value(std::string(s)) {}       // NOLINT
+  Param(const char* s) : value(std::string(s)) {}            // NOLINT
+  Param(std::int64_t v) : value(std::to_string(v)) {}        // NOLINT
+  std::optional<std::string> value;
+};
+
+class Connection {
+ public:
+  explicit Connection(const ConnectOptions& options);
+  ~Connection();
+  Connection(Connection&& o) noexcept;
+  Connection& operator=(Connection&& o) noexcept;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs one statement with text parameters ($1..$n), text results.
+  // Throws PqError on any failure; returns only PGRES_TUPLES_OK/COMMAND_OK.
+  Result Exec(std::string_view sql, const std::vector<Param>& params = {});
+
+  // libpq still considers the connection usable.
+  bool ok() const;
+  // The server's version as PQserverVersion reports it (e.g. 150020).
+  int server_version() const;
+  // The DSN we connected with, passwords removed.
+  const std::string& redacted_dsn() const { return redacted_dsn_; }
+
+  pg_conn* get() const { return conn_; }
+
+ private:
+  [[noreturn]] void ThrowFromResult(pg_result* res, std::string_view sql);
+  std::string Scrub(std::string msg) const;
+
+  pg_conn* conn_ = nullptr;
+  std::vector<std::string> secrets_;   // passwords, only for scrubbing messages
+  std::string redacted_dsn_;
+};
+
+}  // namespace provledger::pq

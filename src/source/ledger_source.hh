@@ -1,0 +1,55 @@
+// LedgerSource: polls one regional ledger database (config::Ledger).
+//
+// Each Poll(): connect if needed (a lost connection is reopened at the next
+// poll); run the clock query -> now_us; horizon = now_us - out_of_order_ms*1000;
+// read the receipts stream and then the anchored stream page by page
+// (batch_size rows) from their cursors up to the horizon; run the queue
+// depth and proofs-last queries. Every row is decoded (decode::DecodeReceipt,
+// DecodeAnchored); a bad row is counted in report.errors[kDecode], logged
+// (rate-limited) and skipped, and the cursor still moves past it.
+//
+// Cursors advance only when the whole poll succeeds: a failed poll returns
+// no batch, keeps the old cursors, and the next poll reads the same rows
+// again; so nothing is lost or delivered twice. A row committed more than
+// out_of_order_ms after its timestamp can be behind the cursor by then and
+// is missed: that is the documented out-of-order bound.
+//
+// Queries: config Ledger::queries, an empty string meaning the default of
+// source/queries.hh. Thread safety: see Source.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "config/config.hh"
+#include "source/options.hh"
+#include "source/source.hh"
+#include "source/source_common.hh"
+
+namespace provledger::source {
+
+class LedgerSource final : public Source {
+ public:
+  explicit LedgerSource(const config::Ledger& ledger, SourceOptions options = {});
+  ~LedgerSource() override;
+
+  const std::string& name() const override { return cfg_.name; }
+  SourceKind kind() const override { return SourceKind::kLedger; }
+  PollResult Poll() override;
+  void Close() override;
+
+  LedgerCursors cursors() const { return cursors_; }
+  void SetCursors(const LedgerCursors& c) { cursors_ = c; }
+  // Message of the last failed poll ("" after a success); never a password.
+  const std::string& last_error() const { return last_error_; }
+
+ private:
+  config::Ledger cfg_;
+  SourceOptions options_;
+  detail::SourceLog log_;
+  detail::PgSession session_;
+  LedgerCursors cursors_;
+  std::string last_error_;
+};
+
+}  // namespace provledger::source

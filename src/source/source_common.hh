@@ -1,0 +1,160 @@
+// Internal helpers shared by the source implementations (not part of the
+// public API): the per-source bad-row logger, the PostgreSQL session that
+// reconnects on demand, the keyset stream reader, and report bookkeeping.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "config/config.hh"
+#include "core/rows.hh"
+#include "decode/decode.hh"
+#include "decode/utf8.hh"
+#include "pq/connection.hh"
+#include "source/options.hh"
+#include "source/source.hh"
+
+namespace provledger::source::detail {
+
+// Logging of one source: name attached to every line, bad rows rate-limited.
+class SourceLog {
+ public:
+  SourceLog(std::string source, const SourceOptions& o);
+  void Log(LogLevel level, std::string_view message, LogFields fields = {}) const;
+  // One bad row (decode error); rate-limited.
+  void BadRow(std::string_view stream, std::string_view position, std::string_view error);
+  // Emits "suppressed K bad-row log lines" when a window with suppressed lines ended.
+  void FlushSuppressed();
+
+ private:
+  std::string source_;
+  LogFn log_;
+  RateLimiter limiter_;
+};
+
+// One connection, opened on first use and after a connection failure. The
+// password is re-read at every connect, so a rotated password file is used.
+class PgSession {
+ public:
+  PgSession(const config::Connection& conn, SourceLog* log);
+  // The open connection; connects when there is none. Throws pq::PqError.
+  pq::Connection& Get();
+  // Drops the connection if `e` says it is unusable (or always for kConnect).
+  void OnError(const pq::PqError& e);
+  void Close();
+
+ private:
+  config::Connection conn_;
+  SourceLog* log_;
+  std::unique_ptr<pq::Connection> c_;
+};
+
+// The smallest cursor timestamp sent to the database: 0001-01-01T00:00:00Z.
+// PostgreSQL timestamps cannot hold kMinMicros (~73000 years before the
+// epoch), so a cursor below this is sent as (kQueryMinMicros, "").
+inline constexpr Micros kQueryMinMicros = -62135596800LL * 1000000;
+
+// Reads one keyset stream from `cursor` (advanced in place) up to `horizon`
+// in pages of `batch` rows until a page comes back short. Calls
+// on_row(result, row) for every row. The cursor moves to the (ts, id) of
+// every row whose ts column is a bigint (also rows that fail to decode, so a
+// bad row is not read again). Guards against override queries that break
+// the contract (ts before the cursor or after the horizon, a full page that
+// does not move the cursor): PqError kQuery. Returns the rows fetched.
+template <class OnRow>
+std::uint64_t ReadStream(pq::Connection& c, std::string_view sql, std::string_view what,
+                         int ncols, int ts_col, int id_col, StreamCursor& cursor,
+                         Micros horizon, std::int64_t batch, OnRow&& on_row);
+
+// c.Exec() with "<what> query: " put before the message of any PqError.
+pq::Result ExecNamed(pq::Connection& c, std::string_view what, std::string_view sql,
+                     const std::vector<pq::Param>& params = {});
+
+// Runs the clock query (one row, one bigint column) -> database now, epoch µs.
+Micros QueryClock(pq::Connection& c, std::string_view sql);
+
+// Column `col` of row `row` as a decode::Field (a view into `r`).
+inline decode::Field Col(const pq::Result& r, int row, int col) {
+  if (r.is_null(row, col)) return decode::Field::Null();
+  return decode::Field{r.text(row, col), false};
+}
+
+// "ts/id" of a row, log-safe, for bad-row log lines.
+std::string Position(const pq::Result& r, int row, int ts_col, int id_col);
+
+// `s`, or `fallback` when `s` is empty (query overrides).
+inline const char* Or(const std::string& s, const char* fallback) {
+  return s.empty() ? fallback : s.c_str();
+}
+
+// Starts a fresh report: source name and kind; finished later by Finish().
+PollReport StartReport(const std::string& name, SourceKind kind);
+// Records duration and finish time.
+void Finish(PollReport& r, std::chrono::steady_clock::time_point started);
+// Marks `r` failed with `kind` and `message` (decode counts and rows of the
+// failed poll are dropped: they are read again by the next poll).
+void Fail(PollReport& r, ErrorKind kind, std::string message);
+
+// Runs `body` (which fills `r` and sets r.success) and turns any exception
+// into a failed report: PqError keeps its kind (and drops a lost connection
+// from `session`, which may be null), anything else is kQuery. `last_error`
+// gets the message, or "" on success. Never throws.
+template <class Body>
+void RunGuarded(PollReport& r, PgSession* session, std::string& last_error, Body&& body) {
+  try {
+    body();
+    last_error.clear();
+    return;
+  } catch (const pq::PqError& e) {
+    if (session) session->OnError(e);
+    Fail(r, e.kind(), e.what());
+  } catch (const std::exception& e) {
+    Fail(r, ErrorKind::kQuery, e.what());
+  } catch (...) {
+    Fail(r, ErrorKind::kQuery, "unknown error");
+  }
+  last_error = r.error;
+}
+
+// The stream's starting cursor when it has none yet (cold start).
+StreamCursor ColdStart(const StreamCursor& c, Micros now_us, const SourceOptions& o);
+
+// ---- template implementation ----
+
+[[noreturn]] void ThrowContract(std::string_view what, std::string_view detail);
+
+template <class OnRow>
+std::uint64_t ReadStream(pq::Connection& c, std::string_view sql, std::string_view what,
+                         int ncols, int ts_col, int id_col, StreamCursor& cursor,
+                         Micros horizon, std::int64_t batch, OnRow&& on_row) {
+  std::uint64_t fetched = 0;
+  if (batch <= 0) batch = 1;
+  for (;;) {
+    const StreamCursor before = cursor;
+    const bool clamp = cursor.ts < kQueryMinMicros;
+    pq::Result res = ExecNamed(c, what, sql,
+                               {clamp ? kQueryMinMicros : cursor.ts,
+                                clamp ? std::string() : cursor.id, horizon, batch});
+    res.ExpectColumns(ncols, what);
+    const int n = res.rows();
+    for (int i = 0; i < n; ++i) {
+      on_row(res, i);
+      if (res.is_null(i, ts_col)) continue;
+      auto ts = decode::ParseInt64(res.text(i, ts_col));
+      if (!ts) continue;
+      if (*ts < cursor.ts) ThrowContract(what, "returned a row before the cursor ($1)");
+      if (*ts > horizon) ThrowContract(what, "returned a row after the horizon ($3)");
+      cursor.ts = *ts;
+      cursor.id.assign(res.is_null(i, id_col) ? std::string_view() : res.text(i, id_col));
+    }
+    fetched += static_cast<std::uint64_t>(n);
+    if (n < batch) break;
+    if (cursor == before) ThrowContract(what, "returned a full page without moving past the cursor");
+  }
+  return fetched;
+}
+
+}  // namespace provledger::source::detail

@@ -1,0 +1,60 @@
+#include "source/trace_source.hh"
+
+#include "decode/decode.hh"
+#include "source/queries.hh"
+
+namespace provledger::source {
+using detail::Col;
+using detail::Or;
+using detail::Position;
+
+TraceSource::TraceSource(const config::TraceStore& store, SourceOptions options)
+    : cfg_(store),
+      options_(std::move(options)),
+      log_(cfg_.name, options_),
+      session_(cfg_.conn, &log_) {}
+
+TraceSource::~TraceSource() = default;
+
+void TraceSource::Close() { session_.Close(); }
+
+PollResult TraceSource::Poll() {
+  const auto started = std::chrono::steady_clock::now();
+  PollResult out;
+  out.report = detail::StartReport(cfg_.name, SourceKind::kTraces);
+  PollReport& report = out.report;
+  const decode::Limits limits{options_.max_tenant_bytes};
+  detail::RunGuarded(report, &session_, last_error_, [&] {
+    pq::Connection& c = session_.Get();
+    const auto& q = cfg_.queries;
+    const Micros now_us = detail::QueryClock(c, Or(q.clock, kDefaultClockQuery));
+    const Micros horizon = now_us - cfg_.out_of_order_ms * 1000;
+
+    TraceBatch batch;
+    batch.source = cfg_.name;
+    TraceCursors next;
+    next.spans = detail::ColdStart(cursors_.spans, now_us, options_);
+    report.rows_read += detail::ReadStream(
+        c, Or(q.spans, kDefaultSpansQuery), "spans", decode::kSpanColumns, 4, 1, next.spans,
+        horizon, cfg_.batch_size, [&](const pq::Result& r, int i) {
+          decode::SpanColumns sc{Col(r, i, 0), Col(r, i, 1), Col(r, i, 2),
+                                 Col(r, i, 3), Col(r, i, 4), Col(r, i, 5)};
+          auto d = decode::DecodeSpan(sc, limits);
+          if (d.ok()) {
+            batch.spans.push_back(std::move(d.value()));
+          } else {
+            ++report.errors[static_cast<int>(ErrorKind::kDecode)];
+            log_.BadRow("spans", Position(r, i, 4, 1), d.error());
+          }
+        });
+    batch.complete_upto = horizon;
+    cursors_ = std::move(next);
+    report.success = true;
+    out.batch = std::move(batch);
+  });
+  log_.FlushSuppressed();
+  detail::Finish(report, started);
+  return out;
+}
+
+}  // namespace provledger::source

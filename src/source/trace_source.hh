@@ -1,0 +1,51 @@
+// TraceSource: polls one PostgreSQL trace store (config::TraceStore, kind
+// kPostgres) for spans carrying a tenant and op_id.
+//
+// Each Poll(): connect if needed; clock query -> now_us; horizon = now_us -
+// out_of_order_ms*1000 (spans are written when they end, so the bound must
+// cover the longest span plus its export delay); read the spans stream page
+// by page from the cursor up to the horizon; decode each row
+// (decode::DecodeSpan; bad rows counted as kDecode, logged rate-limited,
+// skipped, cursor still moves past them). The cursor advances only when the
+// whole poll succeeds. Queries: config TraceStore::queries, "" = default.
+//
+// Everything SQL-specific lives in this class. Another trace store kind (e.g.
+// the OpenTelemetry Collector file exporter, JSON lines) is another Source
+// class returning TraceBatch, added to MakeSources; the poller is unchanged.
+// Thread safety: see Source.
+#pragma once
+
+#include <string>
+
+#include "config/config.hh"
+#include "source/options.hh"
+#include "source/source.hh"
+#include "source/source_common.hh"
+
+namespace provledger::source {
+
+class TraceSource final : public Source {
+ public:
+  explicit TraceSource(const config::TraceStore& store, SourceOptions options = {});
+  ~TraceSource() override;
+
+  const std::string& name() const override { return cfg_.name; }
+  SourceKind kind() const override { return SourceKind::kTraces; }
+  PollResult Poll() override;
+  void Close() override;
+
+  TraceCursors cursors() const { return cursors_; }
+  void SetCursors(const TraceCursors& c) { cursors_ = c; }
+  // Message of the last failed poll ("" after a success); never a password.
+  const std::string& last_error() const { return last_error_; }
+
+ private:
+  config::TraceStore cfg_;
+  SourceOptions options_;
+  detail::SourceLog log_;
+  detail::PgSession session_;
+  TraceCursors cursors_;
+  std::string last_error_;
+};
+
+}  // namespace provledger::source
