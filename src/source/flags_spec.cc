@@ -13,6 +13,16 @@
 #include "decode/utf8.hh"
 
 namespace provledger::source {
+
+namespace {
+// `prefix"tenant"/"feature"`, printable. Built with append: GCC 12 at -O3
+// reports a false -Wrestrict on chains of std::string operator+.
+std::string Quoted(std::string_view prefix, std::string_view tenant, std::string_view feature) {
+  std::string s(prefix);
+  s.append("\"").append(decode::Printable(tenant)).append("\"/\"").append(decode::Printable(feature)).append("\"");
+  return s;
+}
+}  // namespace
 namespace {
 
 class Parser {
@@ -95,8 +105,7 @@ class Parser {
       if (value.IsScalar()) {
         cols.pct = decode::Field{value.Scalar(), false};
       } else if (!value.IsNull()) {
-        Error(value.Mark(), "percent of \"" + decode::Printable(tenant) + "\"/\"" +
-                                decode::Printable(feature) + "\" must be a number");
+        Error(value.Mark(), Quoted("percent of ", tenant, feature) + " must be a number");
         continue;
       }
       auto d = decode::DecodeFlag(cols, limits_);
@@ -104,8 +113,7 @@ class Parser {
         // A null value has no position of its own: point at its key.
         const bool at_value = d.error().rfind("pct", 0) == 0 && !value.IsNull();
         const YAML::Mark m = at_value ? value.Mark() : key.Mark();
-        Error(m, "\"" + decode::Printable(tenant) + "\"/\"" + decode::Printable(feature) + "\": " +
-                     d.error());
+        Error(m, Quoted("", tenant, feature) + ": " + d.error());
         continue;
       }
       out_->rows.push_back(std::move(d.value()));
@@ -143,8 +151,8 @@ class Parser {
 
 std::string FlagsSpecError::str() const {
   std::string s = file;
-  if (line > 0) s += ":" + std::to_string(line) + ":" + std::to_string(column);
-  return s + ": " + message;
+  if (line > 0) s.append(":").append(std::to_string(line)).append(":").append(std::to_string(column));
+  return s.append(": ").append(message);
 }
 
 FlagsSpec ParseFlagsSpec(std::string_view text, std::string_view filename,
