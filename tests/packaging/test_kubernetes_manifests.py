@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""Static checks of packaging/kubernetes (no cluster, no kubectl needed).
+
+Usage: test_kubernetes_manifests.py SRC_ROOT PROJECT_VERSION
+
+- every YAML file parses (multi-document); every object has apiVersion, kind,
+  metadata.name;
+- each kustomization resolves (mini kustomize in pkgtest.py): listed resources
+  and configMapGenerator files exist and stay inside their root, patches apply;
+- the base: native sidecar (initContainer, restartPolicy Always), container
+  port `metrics` = the default port from src/config/config.hh, probes on
+  /-/healthy and /-/ready, restricted securityContext, requests <= limits,
+  config file / password file / state file paths backed by the right volumes;
+- the plain-sidecar variant holds the same exporter container as a regular
+  container;
+- Service, PodMonitor and the job label agree with the container and with
+  alerts/rules.yml; the PrometheusRule equals alerts/rules.yml (drift check via
+  gen-prometheusrule --check and a semantic comparison).
+"""
+import copy
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pkgtest as t  # noqa: E402
+
+EXPORTER = "provledger-exporter"
+
+
+def quantity(q):
+    """Kubernetes quantity -> float (cpu cores or bytes)."""
+    q = str(q)
+    units = {"m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "k": 1e3, "M": 1e6, "G": 1e9}
+    for u, f in sorted(units.items(), key=lambda x: -len(x[0])):
+        if q.endswith(u):
+            return float(q[:-len(u)]) * f
+    return float(q)
+
+
+def by_kind(docs, kind):
+    return [d for d in docs if d.get("kind") == kind]
+
+
+def one(docs, kind):
+    found = by_kind(docs, kind)
+    if not t.check(len(found) == 1, f"exactly one {kind}", f"found {len(found)}"):
+        t.fatal(f"cannot continue without one {kind}")
+    return found[0]
+
+
+def mount_for(container, volumes, path):
+    """(volumeMount, volume) whose mountPath contains `path`."""
+    best = None
+    for m in container.get("volumeMounts", []):
+        mp = m["mountPath"].rstrip("/")
+        if path == mp or path.startswith(mp + "/"):
+            if best is None or len(mp) > len(best["mountPath"]):
+                best = m
+    if best is None:
+        return None, None
+    vol = next((v for v in volumes if v["name"] == best["name"]), None)
+    return best, vol
+
+
+def main():
+    src, version = sys.argv[1], sys.argv[2]
+    kdir = os.path.join(src, "packaging", "kubernetes")
+    yaml = t.need_yaml()
+    defaults = t.config_hh_defaults(src)
+
+    # 1. Every YAML file parses.
+    for dirpath, _, files in os.walk(kdir):
+        for fn in sorted(files):
+            if not fn.endswith((".yaml", ".yml")):
+                continue
+            p = os.path.join(dirpath, fn)
+            rel = os.path.relpath(p, src)
+            try:
+                docs = t.load_yaml_docs(p)
+            except yaml.YAMLError as e:
+                t.check(False, f"{rel} parses as YAML", str(e))
+                continue
+            t.check(bool(docs), f"{rel} parses as YAML ({len(docs)} documents)")
+            if fn.startswith("kustomization") or dirpath.endswith(os.sep + "base") and fn == "provledger.yml":
+                continue
+            for i, d in enumerate(docs):
+                t.check(isinstance(d, dict) and d.get("apiVersion") and d.get("kind")
+                        and d.get("metadata", {}).get("name"),
+                        f"{rel} document {i} has apiVersion, kind, metadata.name")
+
+    # 2. Kustomizations resolve.
+    resolved = {}
+    for name in ["base", "monitoring", "variants/plain-sidecar", "."]:
+        try:
+            resolved[name] = t.kustomize(os.path.join(kdir, name))
+            t.check(True, f"kustomization {name} resolves "
+                          f"({', '.join(d['kind'] for d in resolved[name])})")
+        except t.KustomizeError as e:
+            t.check(False, f"kustomization {name} resolves", str(e))
+    if set(resolved) != {"base", "monitoring", "variants/plain-sidecar", "."}:
+        t.fatal("all kustomizations resolve")
+    base = resolved["base"]
+
+    # 3. The Deployment with the native sidecar.
+    dep = one(base, "Deployment")
+    pod = dep["spec"]["template"]["spec"]
+    labels = dep["spec"]["template"]["metadata"]["labels"]
+    t.check(all(labels.get(k) == v for k, v in dep["spec"]["selector"]["matchLabels"].items()),
+            "Deployment selector matches its pod template labels")
+    inits = [c for c in pod.get("initContainers", []) if c["name"] == EXPORTER]
+    if not t.check(len(inits) == 1, f"{EXPORTER} is an initContainer (native sidecar)"):
+        t.fatal("exporter container present")
+    ex = inits[0]
+    t.check(ex.get("restartPolicy") == "Always", "native sidecar has restartPolicy: Always")
+    others = [c for c in pod.get("containers", [])]
+    t.check(len(others) >= 1 and all(c["name"] != EXPORTER for c in others),
+            "a ledger container runs beside the sidecar",
+            str([c["name"] for c in others]))
+    t.check(ex["image"].endswith(":" + version),
+            f"exporter image tag is the project version {version}", ex["image"])
+
+    ports = {p["name"]: p for p in ex.get("ports", [])}
+    t.check("metrics" in ports and ports["metrics"]["containerPort"] == defaults["port"],
+            f"container port `metrics` is the binary's default {defaults['port']}", str(ports))
+    args = ex.get("args", []) + ex.get("command", [])[1:]
+    t.check(not any(a.startswith("--web.listen-address") or a.startswith("--web.telemetry-path")
+                    for a in args),
+            "container keeps the default listen address and telemetry path")
+
+    probes = {k: ex.get(k) for k in ("livenessProbe", "readinessProbe", "startupProbe")}
+    want = {"livenessProbe": "/-/healthy", "readinessProbe": "/-/ready"}
+    for k, path in want.items():
+        p = probes[k] or {}
+        t.check(p.get("httpGet", {}).get("path") == path and p["httpGet"].get("port") in
+                ("metrics", defaults["port"]), f"{k} is httpGet {path} on the metrics port", str(p))
+    if probes["startupProbe"]:
+        t.check(probes["startupProbe"].get("httpGet", {}).get("path") in ("/-/ready", "/-/healthy"),
+                "startupProbe uses a health endpoint")
+
+    sc = ex.get("securityContext", {})
+    t.check(sc.get("runAsNonRoot") is True, "securityContext.runAsNonRoot")
+    t.check(isinstance(sc.get("runAsUser"), int) and sc["runAsUser"] == 65532,
+            "securityContext.runAsUser is numeric 65532", str(sc.get("runAsUser")))
+    t.check(sc.get("readOnlyRootFilesystem") is True, "securityContext.readOnlyRootFilesystem")
+    t.check(sc.get("allowPrivilegeEscalation") is False, "securityContext.allowPrivilegeEscalation false")
+    t.check(sc.get("capabilities", {}).get("drop") == ["ALL"] and not sc.get("capabilities", {}).get("add"),
+            "securityContext drops ALL capabilities, adds none")
+    seccomp = sc.get("seccompProfile") or pod.get("securityContext", {}).get("seccompProfile")
+    t.check(seccomp == {"type": "RuntimeDefault"}, "seccompProfile RuntimeDefault")
+
+    res = ex.get("resources", {})
+    for r in ("cpu", "memory"):
+        req, lim = res.get("requests", {}).get(r), res.get("limits", {}).get(r)
+        t.check(req is not None and lim is not None and quantity(req) <= quantity(lim),
+                f"exporter {r} request <= limit", f"{req} / {lim}")
+
+    # 4. Config, secret, state volumes.
+    volumes = pod.get("volumes", [])
+    cfg_arg = next((a.split("=", 1)[1] for a in args if a.startswith("--config.file=")), None)
+    t.check(cfg_arg is not None, "container passes --config.file=")
+    cm = one(base, "ConfigMap")
+    m, vol = mount_for(ex, volumes, cfg_arg or "/nonexistent")
+    cfg_text = None
+    if t.check(vol is not None and "configMap" in vol and vol["configMap"]["name"] == cm["metadata"]["name"],
+               "--config.file lies in the generated ConfigMap's mount", str(vol)):
+        key = os.path.relpath(cfg_arg, m["mountPath"])
+        cfg_text = cm["data"].get(key)
+        t.check(cfg_text is not None, f"ConfigMap has key {key}", str(list(cm["data"])))
+        t.check(m.get("readOnly") is True, "config mount is readOnly")
+    t.check(cm["metadata"].get("annotations", {}).get("x-generated") == "true",
+            "ConfigMap comes from configMapGenerator (a config change rolls the Pod)")
+
+    secret = one(base, "Secret")
+    if cfg_text is not None:
+        cfg = yaml.safe_load(cfg_text)
+        web = cfg.get("web") or {}
+        if "listen_address" in web:
+            t.check(web["listen_address"].rsplit(":", 1)[1] == str(defaults["port"]),
+                    "config's web.listen_address port matches the container port")
+        if "telemetry_path" in web:
+            t.check(web["telemetry_path"] == defaults["telemetry_path"],
+                    "config's telemetry path matches the PodMonitor")
+        sources = cfg.get("ledgers", []) + cfg.get("trace_stores", [])
+        t.check(len(cfg.get("ledgers", [])) >= 1, "config has at least one ledger")
+        for s in sources:
+            t.check("password" not in s.get("dsn", "").lower(),
+                    f"source {s.get('name')}: no password in the DSN")
+            pf = s.get("password_file")
+            if not t.check(pf is not None, f"source {s.get('name')}: password from password_file"):
+                continue
+            pm, pv = mount_for(ex, volumes, pf)
+            ok = pv is not None and "secret" in pv and pv["secret"]["secretName"] == secret["metadata"]["name"]
+            if t.check(ok, f"password_file {pf} is in a mount of Secret {secret['metadata']['name']}", str(pv)):
+                rel = os.path.relpath(pf, pm["mountPath"])
+                items = pv["secret"].get("items")
+                key = next((i["key"] for i in items if i["path"] == rel), None) if items else rel
+                data = dict(secret.get("data", {}), **secret.get("stringData", {}))
+                t.check(key in data, f"Secret has key {key} for {pf}", str(list(data)))
+                mode = pv["secret"].get("defaultMode", 0o644)
+                fsg = pod.get("securityContext", {}).get("fsGroup")
+                readable = bool(mode & 0o004) or (bool(mode & 0o040) and fsg == sc.get("runAsGroup"))
+                t.check(readable, "password file readable by uid/gid 65532 (defaultMode/fsGroup)",
+                        f"mode {oct(mode)} fsGroup {fsg}")
+        if cfg.get("state_file"):
+            sm, sv = mount_for(ex, volumes, cfg["state_file"])
+            t.check(sv is not None and "emptyDir" in sv and not sm.get("readOnly"),
+                    "state_file is on a writable emptyDir (root filesystem is read-only)", str(sv))
+
+    # Other containers that reference the Secret use an existing key.
+    for c in pod.get("containers", []):
+        for e in c.get("env", []):
+            ref = e.get("valueFrom", {}).get("secretKeyRef")
+            if ref:
+                data = dict(secret.get("data", {}), **secret.get("stringData", {}))
+                t.check(ref["name"] == secret["metadata"]["name"] and ref["key"] in data,
+                        f"container {c['name']} env {e['name']} refers to an existing Secret key")
+
+    # 5. Service.
+    svc = one(base, "Service")
+    t.check(all(labels.get(k) == v for k, v in svc["spec"]["selector"].items()),
+            "Service selector matches the pod labels")
+    sp = {p["name"]: p for p in svc["spec"]["ports"]}
+    t.check("metrics" in sp and sp["metrics"]["port"] == defaults["port"]
+            and sp["metrics"].get("targetPort") in ("metrics", defaults["port"]),
+            f"Service port `metrics` {defaults['port']} targets the container port", str(sp.get("metrics")))
+    all_ports = {p["name"] for c in pod.get("containers", []) + pod.get("initContainers", [])
+                 for p in c.get("ports", [])}
+    for n, p in sp.items():
+        tp = p.get("targetPort")
+        t.check(not isinstance(tp, str) or tp in all_ports, f"Service port {n} targets an existing port name")
+
+    # 6. Plain-sidecar variant.
+    vdep = one(resolved["variants/plain-sidecar"], "Deployment")
+    vpod = vdep["spec"]["template"]["spec"]
+    t.check(not vpod.get("initContainers"), "variant has no initContainers")
+    vex = [c for c in vpod["containers"] if c["name"] == EXPORTER]
+    expect = copy.deepcopy(ex)
+    expect.pop("restartPolicy", None)
+    t.check(len(vex) == 1 and vex[0] == expect,
+            "variant runs the same exporter container as a regular container (no restartPolicy)")
+    t.check(all("restartPolicy" not in c for c in vpod["containers"]),
+            "variant containers carry no container-level restartPolicy")
+    t.check({c["name"] for c in vpod["containers"]} == {c["name"] for c in others} | {EXPORTER},
+            "variant keeps the ledger container")
+
+    # 7. Prometheus Operator objects.
+    mon = resolved["monitoring"]
+    pm = one(mon, "PodMonitor")
+    t.check(pm["metadata"]["labels"].get("release"), "PodMonitor carries a `release` label (set in monitoring/kustomization.yaml)")
+    t.check(all(labels.get(k) == v for k, v in pm["spec"]["selector"]["matchLabels"].items()),
+            "PodMonitor selects the ledger pods")
+    eps = pm["spec"]["podMetricsEndpoints"]
+    t.check(len(eps) == 1 and eps[0]["port"] == "metrics" and "metrics" in ports,
+            "PodMonitor scrapes the container port named metrics")
+    t.check(eps[0].get("path", "/metrics") == defaults["telemetry_path"],
+            f"PodMonitor path is the default telemetry path {defaults['telemetry_path']}")
+    rules_path = os.path.join(src, "alerts", "rules.yml")
+    rules_text = open(rules_path, encoding="utf-8").read()
+    jobs = set(re.findall(r'job\s*=\s*"([^"]+)"', rules_text))
+    relabel_job = [r.get("replacement") for r in eps[0].get("relabelings", [])
+                   if r.get("targetLabel") == "job"]
+    t.check(len(jobs) == 1, "alerts/rules.yml selects one job", str(jobs))
+    t.check(relabel_job and set(relabel_job) == jobs,
+            "PodMonitor sets the job label the rules select on", f"{relabel_job} vs {jobs}")
+
+    pr = one(mon, "PrometheusRule")
+    t.check(pr["metadata"]["labels"].get("release") == pm["metadata"]["labels"].get("release"),
+            "PrometheusRule and PodMonitor carry the same release label")
+    t.check(pr["spec"] == yaml.safe_load(rules_text),
+            "PrometheusRule spec equals alerts/rules.yml (semantic)")
+    gen = os.path.join(kdir, "gen-prometheusrule")
+    r = t.run([sys.executable, gen, "--check"])
+    t.check(r.returncode == 0, "gen-prometheusrule --check: prometheusrule.yaml is up to date",
+            (r.stdout + r.stderr)[-3000:])
+    # The drift check itself must be able to fail.
+    with t.tempdir() as d:
+        drifted = os.path.join(d, "rules.yml")
+        with open(drifted, "w", encoding="utf-8") as f:
+            f.write(rules_text.replace("groups:", "groups:\n  - name: drift_probe\n    rules: []", 1))
+        r = t.run([sys.executable, gen, "--check", "--rules", drifted])
+        t.check(r.returncode == 1 and "drift_probe" in r.stdout,
+                "gen-prometheusrule --check reports a changed rule file")
+
+    # 8. The top-level kustomization is base + monitoring.
+    top = sorted((d["kind"], d["metadata"]["name"]) for d in resolved["."])
+    t.check(top == sorted((d["kind"], d["metadata"]["name"]) for d in base + mon),
+            "packaging/kubernetes = base + monitoring")
+    return t.report()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
