@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 #include <variant>
 
 #include "source/factory.hh"
@@ -36,6 +37,16 @@ std::chrono::milliseconds Backoff(int failures, std::int64_t interval_ms) {
   return std::chrono::milliseconds(std::min(d, cap));
 }
 
+// Identity of a source's data: cursors carry over a reload only when these
+// are unchanged (same database, same queries).
+std::string Fingerprint(const config::Ledger& l) {
+  const auto& q = l.queries;
+  return l.conn.dsn + '\x1f' + q.clock + '\x1f' + q.receipts + '\x1f' + q.anchored;
+}
+std::string Fingerprint(const config::TraceStore& t) {
+  return t.conn.dsn + '\x1f' + t.queries.clock + '\x1f' + t.queries.spans;
+}
+
 }  // namespace
 
 Exporter::Exporter(config::Config cfg, render::Publisher& publisher) : cfg_(std::move(cfg)), publisher_(publisher) {}
@@ -67,18 +78,20 @@ void Exporter::Start() {
     }
   }
   BuildEngine(state ? &*state : nullptr, nullptr);
-  StartThreads();
+  StartThreads(nullptr);
 }
 
-void Exporter::StartThreads() {
+void Exporter::StartThreads(const Carried* carried) {
   {
     std::lock_guard<std::mutex> lock(wake_mu_);
     stopping_ = false;
     dirty_ = true;
+    reported_.clear();
   }
   auto sources = source::MakeSources(cfg_);
   const Micros now = NowMicros();
   Micros from;
+  int kept = 0;
   {
     std::lock_guard<std::mutex> lock(engine_mu_);
     from = engine_->ReplayFrom(now);
@@ -88,16 +101,34 @@ void Exporter::StartThreads() {
         c.receipts = {from, ""};
         c.anchored = {from, ""};
         if (const auto* pos = engine_->AnchoredCursor(l->name())) c.anchored = {pos->ts, pos->id};
+        const auto* conf = &*std::find_if(cfg_.ledgers.begin(), cfg_.ledgers.end(),
+                                          [&](const config::Ledger& x) { return x.name == l->name(); });
+        if (carried != nullptr) {
+          if (auto it = carried->ledgers.find(l->name());
+              it != carried->ledgers.end() && it->second.first == Fingerprint(*conf)) {
+            c = it->second.second;
+            ++kept;
+          }
+        }
         l->SetCursors(c);
       } else if (auto* t = dynamic_cast<source::TraceSource*>(s.get())) {
         source::TraceCursors c;
         c.spans = {from, ""};
+        const auto* conf = &*std::find_if(cfg_.trace_stores.begin(), cfg_.trace_stores.end(),
+                                          [&](const config::TraceStore& x) { return x.name == t->name(); });
+        if (carried != nullptr) {
+          if (auto it = carried->traces.find(t->name());
+              it != carried->traces.end() && it->second.first == Fingerprint(*conf)) {
+            c = it->second.second;
+            ++kept;
+          }
+        }
         t->SetCursors(c);
       }
     }
   }
-  spdlog::info("starting pollers sources={} replay_from_us={} poll_interval_ms={}", sources.size(), from,
-               cfg_.poll_interval_ms);
+  spdlog::info("starting pollers sources={} replay_from_us={} cursors_kept={} poll_interval_ms={}", sources.size(),
+               from, kept, cfg_.poll_interval_ms);
   for (auto& s : sources) {
     Poller p;
     p.source = std::move(s);
@@ -108,18 +139,31 @@ void Exporter::StartThreads() {
   publisher_thread_ = std::thread([this] { PublishLoop(); });
 }
 
-void Exporter::StopThreads() {
+Exporter::Carried Exporter::StopThreads() {
   {
     std::lock_guard<std::mutex> lock(wake_mu_);
     stopping_ = true;
   }
   wake_cv_.notify_all();
+  // Interrupt in-flight queries so shutdown and reload do not wait for them.
+  for (auto& p : pollers_) p.source->RequestStop();
+  Carried carried;
   for (auto& p : pollers_) {
     if (p.thread.joinable()) p.thread.join();
     p.source->Close();
+    if (auto* l = dynamic_cast<source::LedgerSource*>(p.source.get())) {
+      for (const auto& conf : cfg_.ledgers) {
+        if (conf.name == l->name()) carried.ledgers[l->name()] = {Fingerprint(conf), l->cursors()};
+      }
+    } else if (auto* t = dynamic_cast<source::TraceSource*>(p.source.get())) {
+      for (const auto& conf : cfg_.trace_stores) {
+        if (conf.name == t->name()) carried.traces[t->name()] = {Fingerprint(conf), t->cursors()};
+      }
+    }
   }
   pollers_.clear();
   if (publisher_thread_.joinable()) publisher_thread_.join();
+  return carried;
 }
 
 void Exporter::Stop() {
@@ -128,7 +172,22 @@ void Exporter::Stop() {
 }
 
 void Exporter::Reload(config::Config cfg) {
-  StopThreads();
+  const Carried carried = StopThreads();
+  const auto next_options = compute::EngineOptions::FromConfig(cfg);
+  bool keep_engine;
+  {
+    std::lock_guard<std::mutex> lock(engine_mu_);
+    keep_engine = engine_->options() == next_options;
+  }
+  if (keep_engine) {
+    // Same sources, window, tenants and buckets: keep every number and every
+    // pending operation; only the pollers restart (new DSNs, timeouts, ...).
+    cfg_ = std::move(cfg);
+    StartThreads(&carried);
+    return;
+  }
+  // The computation changed: an in-process restart through the state (counters,
+  // E, anchored cursors, counted keys), re-reading the window as at startup.
   compute::PersistentState state;
   std::vector<compute::SourceHealth> health;
   {
@@ -138,7 +197,7 @@ void Exporter::Reload(config::Config cfg) {
   }
   cfg_ = std::move(cfg);
   BuildEngine(&state, &health);
-  StartThreads();
+  StartThreads(nullptr);
 }
 
 bool Exporter::SleepFor(std::chrono::milliseconds d) {
@@ -146,41 +205,60 @@ bool Exporter::SleepFor(std::chrono::milliseconds d) {
   return !wake_cv_.wait_for(lock, d, [this] { return stopping_; });
 }
 
+void Exporter::PollOnce(source::Source* src, source::PollResult& r) {
+  {
+    std::lock_guard<std::mutex> lock(engine_mu_);
+    src->SetReadLimit(engine_->ReadLimit(src->name(), NowMicros()));
+  }
+  r = src->Poll();
+  {
+    std::lock_guard<std::mutex> lock(engine_mu_);
+    std::visit(Overloaded{[](std::monostate) {}, [&](const LedgerBatch& b) { engine_->ApplyLedger(b); },
+                          [&](const TraceBatch& b) { engine_->ApplyTrace(b); },
+                          [&](const FlagsBatch& b) { engine_->ApplyFlags(b); }},
+               r.batch);
+    if (auto* l = dynamic_cast<source::LedgerSource*>(src); l != nullptr && r.report.success) {
+      const auto c = l->cursors().anchored;
+      engine_->SetAnchoredCursor(src->name(), {c.ts, c.id});
+    }
+    engine_->RecordPoll(r.report);
+  }
+  {
+    std::lock_guard<std::mutex> lock(wake_mu_);
+    dirty_ = true;
+    reported_.insert(src->name());
+  }
+  wake_cv_.notify_all();
+}
+
 void Exporter::PollLoop(source::Source* src, std::int64_t interval_ms) {
   int failures = 0;
   bool was_up = true;   // so the first failure is logged
   const auto interval = std::chrono::milliseconds(interval_ms);
+  src->ClearStop();
   for (;;) {
     {
       std::lock_guard<std::mutex> lock(wake_mu_);
       if (stopping_) return;
     }
     const auto started = std::chrono::steady_clock::now();
-    source::PollResult r = src->Poll();
-    {
-      std::lock_guard<std::mutex> lock(engine_mu_);
-      std::visit(Overloaded{[](std::monostate) {}, [&](const LedgerBatch& b) { engine_->ApplyLedger(b); },
-                            [&](const TraceBatch& b) { engine_->ApplyTrace(b); },
-                            [&](const FlagsBatch& b) { engine_->ApplyFlags(b); }},
-                 r.batch);
-      if (auto* l = dynamic_cast<source::LedgerSource*>(src); l != nullptr && r.report.success) {
-        const auto c = l->cursors().anchored;
-        engine_->SetAnchoredCursor(src->name(), {c.ts, c.id});
-      }
-      engine_->RecordPoll(r.report);
+    source::PollResult r;
+    try {
+      PollOnce(src, r);
+    } catch (const std::exception& e) {
+      // Out of memory or a bug: keep the thread (and the process) alive, retry later.
+      r.report.success = false;
+      r.report.error = std::string("internal error: ") + e.what();
+      spdlog::error("poll failed source={} error=\"{}\"", src->name(), e.what());
     }
-    {
-      std::lock_guard<std::mutex> lock(wake_mu_);
-      dirty_ = true;
-    }
-    wake_cv_.notify_all();
 
     if (r.report.success) {
       if (!was_up) spdlog::info("source up source={} rows={}", src->name(), r.report.rows_read);
-      spdlog::debug("poll ok source={} rows={} duration_s={:.3f}", src->name(), r.report.rows_read,
-                    r.report.duration_seconds);
+      spdlog::debug("poll ok source={} rows={} duration_s={:.3f} more={}", src->name(), r.report.rows_read,
+                    r.report.duration_seconds, r.more);
       failures = 0;
       was_up = true;
+      if (r.more) continue;   // a catch-up stopped at max_rows_per_poll: go on at once
       const auto elapsed = std::chrono::steady_clock::now() - started;
       const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(interval - elapsed);
       if (!SleepFor(std::max(wait, std::chrono::milliseconds(0)))) return;
@@ -223,24 +301,31 @@ void Exporter::PublishOnce(bool write_state) {
 
 void Exporter::PublishLoop() {
   const auto interval = std::chrono::milliseconds(cfg_.poll_interval_ms);
+  const std::size_t sources = pollers_.size();
   auto last_state_write = std::chrono::steady_clock::now() - interval;
   for (;;) {
     {
+      // Render once per polling round: when every source has reported since
+      // the last publish, or half an interval after the first one did (a slow
+      // or failing source does not hold the others back), or once an interval.
       std::unique_lock<std::mutex> lock(wake_mu_);
       wake_cv_.wait_for(lock, interval, [this] { return stopping_ || dirty_; });
       if (stopping_) return;
+      if (dirty_) {
+        wake_cv_.wait_for(lock, interval / 2, [&] { return stopping_ || reported_.size() >= sources; });
+        if (stopping_) return;
+      }
       dirty_ = false;
+      reported_.clear();
     }
-    // Coalesce a burst of source polls into one render.
-    if (!SleepFor(std::chrono::milliseconds(20))) return;
-    {
-      std::lock_guard<std::mutex> lock(wake_mu_);
-      dirty_ = false;
+    try {
+      const auto now = std::chrono::steady_clock::now();
+      const bool write_state = !cfg_.state_file.empty() && now - last_state_write >= interval;
+      PublishOnce(write_state);
+      if (write_state) last_state_write = now;
+    } catch (const std::exception& e) {
+      spdlog::error("publish failed: {}", e.what());
     }
-    const auto now = std::chrono::steady_clock::now();
-    const bool write_state = !cfg_.state_file.empty() && now - last_state_write >= interval;
-    PublishOnce(write_state);
-    if (write_state) last_state_write = now;
   }
 }
 

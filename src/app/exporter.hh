@@ -11,7 +11,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <memory>
+#include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,11 +46,17 @@ class Exporter {
     std::unique_ptr<source::Source> source;
     std::thread thread;
   };
+  // Cursors of the stopped sources, by name, with the config they were read under.
+  struct Carried {
+    std::map<std::string, std::pair<std::string, source::LedgerCursors>> ledgers;
+    std::map<std::string, std::pair<std::string, source::TraceCursors>> traces;
+  };
 
   void BuildEngine(const compute::PersistentState* state, const std::vector<compute::SourceHealth>* health);
-  void StartThreads();
-  void StopThreads();
+  void StartThreads(const Carried* carried);
+  Carried StopThreads();
   void PollLoop(source::Source* src, std::int64_t interval_ms);
+  void PollOnce(source::Source* src, source::PollResult& r);
   void PublishLoop();
   void PublishOnce(bool write_state);
   bool SleepFor(std::chrono::milliseconds d);   // false when stopping
@@ -66,6 +74,7 @@ class Exporter {
   std::condition_variable wake_cv_;
   bool stopping_ = false;
   bool dirty_ = false;
+  std::set<std::string> reported_;   // sources that reported since the last publish
 };
 
 }  // namespace provledger::app

@@ -65,6 +65,7 @@ int Run(const app::CliOptions& opts) {
 
   const std::string listen = cfg.web.listen_address;
   const std::string path = cfg.web.telemetry_path;
+  const std::int64_t max_requests = cfg.web.max_requests;
   const std::string config_file = opts.config_file;
   app::Exporter exporter(std::move(cfg), publisher);
   exporter.Start();
@@ -83,17 +84,21 @@ int Run(const app::CliOptions& opts) {
       try {
         config::Config next = config::LoadConfig(config_file);
         ApplyFlagOverrides(opts, next);
-        if (next.web.listen_address != listen || next.web.telemetry_path != path) {
-          spdlog::warn("web.listen_address and web.telemetry_path changes need a restart; keeping {} {}", listen,
-                       path);
+        if (next.web.listen_address != listen || next.web.telemetry_path != path ||
+            next.web.max_requests != max_requests) {
+          spdlog::warn("web.* changes need a restart; keeping listen_address={} telemetry_path={} max_requests={}",
+                       listen, path, max_requests);
           next.web.listen_address = listen;
           next.web.telemetry_path = path;
+          next.web.max_requests = max_requests;
         }
         exporter.Reload(std::move(next));
         spdlog::info("configuration reloaded");
       } catch (const config::ConfigError& e) {
         LogProblems(e);
         spdlog::error("new configuration is invalid; the previous one keeps running");
+      } catch (const std::exception& e) {
+        spdlog::error("reload failed: {}", e.what());
       }
       app::SdNotify("READY=1");
       continue;

@@ -52,6 +52,7 @@ Engine::Engine(EngineOptions options)
     health_[i].kind = options_.sources[i].kind;
     health_[i].poll_duration.bucket_counts.assign(options_.poll_duration_buckets.size(), 0);
     if (options_.sources[i].kind == SourceKind::kLedger) RegionIndex(options_.sources[i].region);
+    if (options_.sources[i].kind == SourceKind::kTraces) have_traces_ = true;
   }
 }
 
@@ -102,13 +103,25 @@ void Engine::ApplyLedger(const LedgerBatch& batch) {
     const std::uint64_t fp = Fingerprint(r.content_hash);
     const std::uint64_t id = Fingerprint(r.receipt_id);
 
-    // Receipt per operation: remember every distinct content hash.
-    auto [it, inserted] = receipt_fp_by_op_.emplace(op, fp);
-    if (!inserted && it->second != fp) {
-      bool known = false;
-      auto range = extra_fps_by_op_.equal_range(op);
-      for (auto e = range.first; e != range.second; ++e) known = known || e->second == fp;
-      if (!known) extra_fps_by_op_.emplace(op, fp);
+    // Receipts per operation (only needed to settle traced operations):
+    // every distinct content hash, with the time it was created.
+    if (have_traces_) {
+      auto [it, inserted] = receipt_fp_by_op_.emplace(op, ReceiptFp{fp, r.created_at});
+      if (!inserted) {
+        if (it->second.fp == fp) {
+          it->second.created = std::min(it->second.created, r.created_at);
+        } else {
+          bool known = false;
+          auto range = extra_fps_by_op_.equal_range(op);
+          for (auto e = range.first; e != range.second; ++e) {
+            if (e->second.fp == fp) {
+              e->second.created = std::min(e->second.created, r.created_at);
+              known = true;
+            }
+          }
+          if (!known) extra_fps_by_op_.emplace(op, ReceiptFp{fp, r.created_at});
+        }
+      }
     }
 
     // The same receipt_id in two ledgers with different content: counted once.
@@ -116,19 +129,20 @@ void Engine::ApplyLedger(const LedgerBatch& batch) {
     if (seen == receipt_by_id_.end()) {
       receipt_by_id_.emplace(id, ReceiptSeen{fp, r.created_at, src, tenant});
     } else if (seen->second.ledger != src && seen->second.fp != fp) {
-      if (counted_receipt_divergence_.count(id) == 0 &&
-          counted_receipt_divergence_.size() < options_.max_divergence_keys) {
-        counted_receipt_divergence_.emplace(id, std::max(r.created_at, seen->second.created));
-        ++Tenant(tenant).divergence;
-      }
+      const Micros gap = r.created_at > seen->second.created ? r.created_at - seen->second.created
+                                                             : seen->second.created - r.created_at;
+      if (gap <= options_.grace) CountReceiptDivergence(id, std::max(r.created_at, seen->second.created), tenant);
     }
     receipt_order_.emplace_back(r.created_at, op, id);
   }
 
   for (const auto& a : batch.anchored) {
+    // Without the tenant label only allow/deny/shard apply, not the cap: the
+    // region histogram must not lose tenants past the cap.
     const int tenant = tenants_.Admit(a.tenant);
-    if (tenant < 0) continue;
-    Tenant(tenant);
+    if (tenant == TenantRegistry::kFiltered) continue;
+    if (tenant < 0 && options_.latency_per_tenant) continue;
+    if (tenant >= 0) Tenant(tenant);
     const double latency_ms = static_cast<double>(a.anchored_at - a.created_at) / 1000.0;
     if (latency_ms < 0 || !std::isfinite(latency_ms)) {
       CountDecodeError(src, 1);   // anchored before created: bad data, not a latency
@@ -137,10 +151,20 @@ void Engine::ApplyLedger(const LedgerBatch& batch) {
     Observe(latency_[{region, options_.latency_per_tenant ? tenant : -1}], latency_ms);
   }
 
-  if (batch.queue_depth) queue_depth_[region] = *batch.queue_depth;
-  if (batch.proofs_last_ts) proofs_last_[region] = *batch.proofs_last_ts;
+  if (batch.queue_depth) queue_depth_[src] = *batch.queue_depth;
+  if (batch.proofs_last_ts) proofs_last_[src] = *batch.proofs_last_ts;
   auto& c = complete_upto_[static_cast<std::size_t>(src)];
   c = std::max(c, batch.receipts_complete_upto);
+}
+
+void Engine::CountReceiptDivergence(std::uint64_t id, Micros created, int tenant) {
+  if (!counted_receipt_divergence_.insert(id).second) return;
+  counted_order_.emplace_back(created, id);
+  ++Tenant(tenant).divergence;
+  while (counted_order_.size() > options_.max_divergence_keys) {
+    counted_receipt_divergence_.erase(counted_order_.front().second);
+    counted_order_.pop_front();
+  }
 }
 
 void Engine::ApplyTrace(const TraceBatch& batch) {
@@ -151,7 +175,21 @@ void Engine::ApplyTrace(const TraceBatch& batch) {
     if (tenant < 0) continue;
     Tenant(tenant);
     const std::uint64_t op = OpKey(s.tenant, s.op_id);
-    if (pending_.count(op) != 0 || window_keys_.count(op) != 0) continue;   // one operation, several spans
+    if (window_keys_.count(op) != 0) continue;   // already settled: a re-read or a late extra span
+    if (auto it = pending_.find(op); it != pending_.end()) {
+      // One operation, several spans (written when each ends, so a long root
+      // can come after its children): earliest start, first non-empty hash.
+      auto& p = it->second;
+      if (s.start < p.start) {
+        p.start = s.start;
+        pending_by_start_.emplace(s.start, op);   // the old heap entry is skipped when popped
+      }
+      if (!p.has_attested && !s.attested_hash.empty()) {
+        p.has_attested = true;
+        p.attested_fp = Fingerprint(s.attested_hash);
+      }
+      continue;
+    }
     // Too old to be in any window we still show: it can no longer change a number.
     if (window_end_ != kMinMicros && s.start <= window_end_ - options_.window) continue;
     PendingOp p;
@@ -220,13 +258,20 @@ Micros Engine::ReplayFrom(Micros now) const {
 }
 
 void Engine::Settle(std::uint64_t op_key, const PendingOp& op) {
+  // Only receipts created by start + grace count: the outcome must not depend
+  // on whether a late receipt happened to be read before E passed.
+  const Micros deadline = op.start + options_.grace;
   bool with_receipt = false;
   bool matched = false;
-  if (auto it = receipt_fp_by_op_.find(op_key); it != receipt_fp_by_op_.end()) {
+  auto consider = [&](const ReceiptFp& r) {
+    if (r.created > deadline) return;
     with_receipt = true;
-    matched = !op.has_attested || it->second == op.attested_fp;
+    matched = matched || !op.has_attested || r.fp == op.attested_fp;
+  };
+  if (auto it = receipt_fp_by_op_.find(op_key); it != receipt_fp_by_op_.end()) {
+    consider(it->second);
     auto range = extra_fps_by_op_.equal_range(op_key);
-    for (auto e = range.first; e != range.second && !matched; ++e) matched = e->second == op.attested_fp;
+    for (auto e = range.first; e != range.second; ++e) consider(e->second);
   }
   if (op.start > count_from_) {
     auto& t = Tenant(op.tenant);
@@ -246,61 +291,90 @@ void Engine::Settle(std::uint64_t op_key, const PendingOp& op) {
   window_keys_.insert(op_key);
 }
 
-void Engine::Advance(Micros now) {
-  bool have_trace = false;
-  bool all_polled = true;
-  Micros e = now - options_.grace;
+Micros Engine::MinComplete(SourceKind kind, int except) const {
+  Micros m = kMaxMicros;
   for (std::size_t i = 0; i < options_.sources.size(); ++i) {
-    const auto kind = options_.sources[i].kind;
-    if (kind == SourceKind::kFlags) continue;
-    if (complete_upto_[i] == kMinMicros) {
-      all_polled = false;
-      continue;
+    if (options_.sources[i].kind != kind || static_cast<int>(i) == except) continue;
+    m = std::min(m, complete_upto_[i]);
+  }
+  return m;   // kMaxMicros: no such source; kMinMicros: one not read yet
+}
+
+Micros Engine::ReadLimit(const std::string& source, Micros now) const {
+  const int src = SourceIndex(source);
+  if (src < 0) return kMaxMicros;
+  const auto kind = options_.sources[static_cast<std::size_t>(src)].kind;
+  // Before the others have been read, allow the window being rebuilt.
+  const Micros base = ReplayFrom(now) + options_.window + 2 * options_.grace;
+  auto ahead = [&](Micros others, Micros slack) {
+    if (others == kMaxMicros) return kMaxMicros;
+    if (others == kMinMicros) return base + slack;
+    return std::max(others, base) + slack;
+  };
+  if (kind == SourceKind::kTraces) return ahead(MinComplete(SourceKind::kLedger, -1), options_.window);
+  if (kind == SourceKind::kLedger) {
+    const Micros slack = options_.window + 2 * options_.grace;
+    return std::min(ahead(MinComplete(SourceKind::kTraces, -1), slack),
+                    ahead(MinComplete(SourceKind::kLedger, src), slack));
+  }
+  return kMaxMicros;
+}
+
+void Engine::Advance(Micros now) {
+  const Micros ledgers = MinComplete(SourceKind::kLedger, -1);
+  const Micros traces = MinComplete(SourceKind::kTraces, -1);
+  if (have_traces_ && ledgers != kMinMicros && traces != kMinMicros) {
+    // Settle nothing on incomplete data: every source must have been read.
+    Micros e = std::min({now - options_.grace, traces, ledgers == kMaxMicros ? kMaxMicros : ledgers - options_.grace});
+    if (e > window_end_) window_end_ = e;
+
+    while (!pending_by_start_.empty() && pending_by_start_.top().first <= window_end_) {
+      const auto [start, key] = pending_by_start_.top();
+      pending_by_start_.pop();
+      auto it = pending_.find(key);
+      if (it == pending_.end() || it->second.start != start) continue;   // settled, or moved earlier
+      Settle(key, it->second);
+      pending_.erase(it);
     }
-    if (kind == SourceKind::kTraces) {
-      have_trace = true;
-      e = std::min(e, complete_upto_[i]);
-    } else {
-      e = std::min(e, complete_upto_[i] - options_.grace);
+
+    const Micros window_start = window_end_ - options_.window;
+    while (!window_.empty() && window_.top().start <= window_start) {
+      const auto& w = window_.top();
+      auto& t = Tenant(w.tenant);
+      --t.window_settled;
+      if (w.with_receipt) --t.window_with_receipt;
+      window_keys_.erase(w.op_key);
+      window_.pop();
     }
   }
-  if (!have_trace || !all_polled) return;   // settle nothing on incomplete data
-  if (e > window_end_) window_end_ = e;
+  Prune();
+}
 
-  while (!pending_by_start_.empty() && pending_by_start_.top().first <= window_end_) {
-    const auto key = pending_by_start_.top().second;
-    pending_by_start_.pop();
-    auto it = pending_.find(key);
-    if (it == pending_.end()) continue;
-    Settle(key, it->second);
-    pending_.erase(it);
-  }
-
-  const Micros window_start = window_end_ - options_.window;
-  while (!window_.empty() && window_.top().start <= window_start) {
-    const auto& w = window_.top();
-    auto& t = Tenant(w.tenant);
-    --t.window_settled;
-    if (w.with_receipt) --t.window_with_receipt;
-    window_keys_.erase(w.op_key);
-    window_.pop();
-  }
-
-  // A receipt created before E - grace cannot belong to an unsettled operation.
-  const Micros receipts_before = window_end_ - options_.grace;
-  while (!receipt_order_.empty() && std::get<0>(receipt_order_.front()) < receipts_before) {
+void Engine::Prune() {
+  // Receipts are kept while an unsettled operation could still use them
+  // (created >= E - grace) and while a copy in another ledger could still be
+  // compared (created >= slowest ledger - grace). Without trace stores only
+  // the second applies. This runs even when E cannot move.
+  const Micros ledgers = MinComplete(SourceKind::kLedger, -1);
+  if (ledgers == kMinMicros) return;
+  Micros before = ledgers - options_.grace;
+  if (have_traces_) before = std::min(before, window_end_ - options_.grace);
+  while (!receipt_order_.empty() && std::get<0>(receipt_order_.front()) < before) {
     const auto [created, op, id] = receipt_order_.front();
     receipt_order_.pop_front();
-    receipt_fp_by_op_.erase(op);
-    extra_fps_by_op_.erase(op);
+    if (auto it = receipt_fp_by_op_.find(op); it != receipt_fp_by_op_.end() && it->second.created <= created) {
+      receipt_fp_by_op_.erase(it);
+      extra_fps_by_op_.erase(op);
+    }
     if (auto it = receipt_by_id_.find(id); it != receipt_by_id_.end() && it->second.created <= created) {
       receipt_by_id_.erase(it);
     }
   }
   // Counted cross-ledger divergences are kept as long as a restart could re-read them.
-  const Micros keys_before = window_start - options_.grace;
-  for (auto it = counted_receipt_divergence_.begin(); it != counted_receipt_divergence_.end();) {
-    it = it->second < keys_before ? counted_receipt_divergence_.erase(it) : std::next(it);
+  const Micros keys_before = (have_traces_ ? window_end_ : ledgers) - options_.window - 2 * options_.grace;
+  while (!counted_order_.empty() && counted_order_.front().first < keys_before) {
+    counted_receipt_divergence_.erase(counted_order_.front().second);
+    counted_order_.pop_front();
   }
 }
 
@@ -332,15 +406,19 @@ Snapshot Engine::MakeSnapshot(Micros now) const {
     const std::string tenant = key.second < 0 ? std::string() : tenants_.Name(key.second);
     s.anchor_latency[{regions_[static_cast<std::size_t>(key.first)], tenant}] = h;
   }
-  for (const auto& [r, d] : queue_depth_) s.queue_depth[regions_[static_cast<std::size_t>(r)]] = d;
-  for (const auto& [r, p] : proofs_last_) s.proofs_last_ts[regions_[static_cast<std::size_t>(r)]] = p;
+  // Several ledgers may share a region: depths add up, the newest proof wins.
+  for (const auto& [src, d] : queue_depth_) s.queue_depth[options_.sources[static_cast<std::size_t>(src)].region] += d;
+  for (const auto& [src, p] : proofs_last_) {
+    auto& v = s.proofs_last_ts[options_.sources[static_cast<std::size_t>(src)].region];
+    v = std::max(v, p);
+  }
   for (const auto& source_ramps : ramps_) {
     for (const auto& [tenant, feature, pct] : source_ramps) s.ramp[{tenants_.Name(tenant), feature}] = pct;
   }
   s.sources = health_;
   s.poll_duration_buckets = options_.poll_duration_buckets;
   s.tenants = tenants_.size();
-  s.tenants_dropped = tenants_.dropped() + imported_dropped_;
+  s.tenants_dropped = tenants_.dropped();
   s.pending_ops = pending_.size();
   return s;
 }
@@ -363,15 +441,16 @@ PersistentState Engine::ExportState() const {
     const std::string tenant = key.second < 0 ? std::string() : tenants_.Name(key.second);
     st.anchor_latency[{regions_[static_cast<std::size_t>(key.first)], tenant}] = h;
   }
-  st.counted_receipt_divergences.assign(counted_receipt_divergence_.begin(), counted_receipt_divergence_.end());
-  std::sort(st.counted_receipt_divergences.begin(), st.counted_receipt_divergences.end());
-  st.tenants_dropped = tenants_.dropped() + imported_dropped_;
+  for (const auto& [created, id] : counted_order_) st.counted_receipt_divergences.emplace_back(id, created);
+  st.tenants_dropped = tenants_.dropped();
+  st.dropped_tenants = tenants_.DroppedFingerprints();
   return st;
 }
 
 void Engine::ImportState(const PersistentState& st) {
   window_end_ = st.window_end;
   count_from_ = st.window_end;
+  tenants_.ImportDropped(st.dropped_tenants, st.tenants_dropped);   // before re-admitting anyone
   for (const auto& [name, pos] : st.anchored_cursors) SetAnchoredCursor(name, pos);
   for (const auto& [name, counts] : st.settled) {
     const int id = tenants_.Admit(name);
@@ -393,8 +472,9 @@ void Engine::ImportState(const PersistentState& st) {
       latency_[{RegionIndex(key.first), tenant}] = h;
     }
   }
-  for (const auto& [id, created] : st.counted_receipt_divergences) counted_receipt_divergence_.emplace(id, created);
-  imported_dropped_ = st.tenants_dropped;
+  for (const auto& [id, created] : st.counted_receipt_divergences) {
+    if (counted_receipt_divergence_.insert(id).second) counted_order_.emplace_back(created, id);
+  }
 }
 
 void Engine::ImportHealth(const std::vector<SourceHealth>& health) {

@@ -7,11 +7,16 @@
 //   complete_upto, every ledger's receipts_complete_upto - grace), and never
 //   moves back. An operation (tenant, op_id) whose first span starts at t
 //   settles once, when E reaches t: its receipts had `grace` to arrive and
-//   every source has been read past the point that matters. Outcome:
-//   attested (a receipt whose content_hash equals the span's attested hash, or
-//   any receipt when the span recorded no hash), divergent (receipts, none
-//   matching) or missing (no receipt). attest_coverage_pct is over the
-//   operations settled with t in (E - window, E].
+//   every source has been read past the point that matters. Only receipts
+//   created by t + grace count, so the outcome does not depend on when the
+//   exporter happened to poll. Outcome: attested (a receipt whose
+//   content_hash equals the span's attested hash, or any receipt when the
+//   spans recorded no hash), divergent (receipts, none matching) or missing
+//   (no receipt). An operation with several spans takes the earliest start
+//   and the first non-empty attested hash seen before it settles.
+//   attest_coverage_pct is over the operations settled with t in (E - window, E].
+//   Cross-ledger divergence: the same receipt_id with different content_hash
+//   in two ledgers, copies created within `grace` of each other.
 //   Identity: operations by 64-bit FNV-1a of tenant+op_id, receipts by hash of
 //   receipt_id, content hashes by a 64-bit fingerprint (collision odds 2^-64).
 #pragma once
@@ -39,6 +44,7 @@ struct SourceSpec {
   std::string name;
   SourceKind kind = SourceKind::kLedger;
   std::string region;   // ledgers only
+  bool operator==(const SourceSpec&) const = default;
 };
 
 struct EngineOptions {
@@ -52,6 +58,7 @@ struct EngineOptions {
   std::size_t max_divergence_keys = 1000000;
 
   static EngineOptions FromConfig(const config::Config& cfg);
+  bool operator==(const EngineOptions&) const = default;
 };
 
 class Engine {
@@ -79,11 +86,18 @@ class Engine {
   void ImportHealth(const std::vector<SourceHealth>& health);
 
   Micros window_end() const { return window_end_; }
+  // Receipts held for matching (observability and tests of memory bounds).
+  std::size_t retained_receipts() const { return receipt_order_.size(); }
   const EngineOptions& options() const { return options_; }
   // Where stream reads should start so that the window can be rebuilt:
   // spans and receipts from (E - window - grace); cold start uses `now`.
   Micros ReplayFrom(Micros now) const;
   const StreamPosition* AnchoredCursor(const std::string& source) const;
+  // Backpressure: how far a source may read ahead of the others, so memory
+  // stays bounded when one of them is down (rows stay in the database). Trace
+  // stores: the slowest ledger + window; ledgers' receipts: the slowest trace
+  // store (and other ledger) + window + 2 grace. kMaxMicros = no limit.
+  Micros ReadLimit(const std::string& source, Micros now) const;
 
  private:
   struct PendingOp {
@@ -105,20 +119,24 @@ class Engine {
     int ledger;
     int tenant;
   };
+  struct ReceiptFp {
+    std::uint64_t fp;
+    Micros created;
+  };
   struct TenantState {
     SettledCounts settled;
     std::uint64_t divergence = 0;
     std::uint64_t window_settled = 0;
     std::uint64_t window_with_receipt = 0;
   };
-  struct Health {
-    SourceHealth h;
-  };
 
   TenantState& Tenant(int id);
   int SourceIndex(const std::string& name) const;
   int RegionIndex(const std::string& region);
   void Settle(std::uint64_t op_key, const PendingOp& op);
+  void Prune();
+  void CountReceiptDivergence(std::uint64_t id, Micros created, int tenant);
+  Micros MinComplete(SourceKind kind, int except) const;
   void Observe(HistogramData& h, double v) const;
   void CountDecodeError(int source, std::uint64_t n);
 
@@ -144,18 +162,21 @@ class Engine {
   std::unordered_set<std::uint64_t> window_keys_;
 
   // Receipts, kept while an unsettled operation could still match them.
-  std::unordered_map<std::uint64_t, std::uint64_t> receipt_fp_by_op_;        // op -> first content fp
-  std::unordered_multimap<std::uint64_t, std::uint64_t> extra_fps_by_op_;   // op -> further distinct fps (rare)
+  bool have_traces_ = false;
+  std::unordered_map<std::uint64_t, ReceiptFp> receipt_fp_by_op_;         // op -> first content fp
+  std::unordered_multimap<std::uint64_t, ReceiptFp> extra_fps_by_op_;    // op -> further distinct fps (rare)
   std::unordered_map<std::uint64_t, ReceiptSeen> receipt_by_id_;
   std::deque<std::tuple<Micros, std::uint64_t, std::uint64_t>> receipt_order_;   // (created, op, id)
-  std::unordered_map<std::uint64_t, Micros> counted_receipt_divergence_;        // id -> created
+  // Cross-ledger divergences already counted, oldest first, bounded by
+  // max_divergence_keys (the oldest is forgotten first).
+  std::unordered_set<std::uint64_t> counted_receipt_divergence_;
+  std::deque<std::pair<Micros, std::uint64_t>> counted_order_;
 
   // Anchors.
   std::vector<std::string> regions_;
   std::map<std::pair<int, int>, HistogramData> latency_;   // (region, tenant or -1)
-  std::map<int, std::int64_t> queue_depth_;
-  std::map<int, double> proofs_last_;
-  std::uint64_t imported_dropped_ = 0;
+  std::map<int, std::int64_t> queue_depth_;   // by ledger source index; summed per region
+  std::map<int, double> proofs_last_;         // by ledger source index; newest per region
 };
 
 }  // namespace provledger::compute

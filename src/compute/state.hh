@@ -32,6 +32,7 @@ struct PersistentState {
   std::map<std::pair<std::string, std::string>, HistogramData> anchor_latency;   // (region, tenant)
   std::vector<std::pair<std::uint64_t, Micros>> counted_receipt_divergences;    // receipt key, created
   std::uint64_t tenants_dropped = 0;
+  std::vector<std::uint64_t> dropped_tenants;                                   // fingerprints refused by the cap
 };
 
 }  // namespace provledger::compute

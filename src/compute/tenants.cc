@@ -1,5 +1,7 @@
 #include "compute/tenants.hh"
 
+#include <algorithm>
+
 namespace provledger::compute {
 
 namespace {
@@ -45,10 +47,7 @@ bool TenantRegistry::Passes(std::string_view name) const {
 }
 
 int TenantRegistry::Admit(std::string_view name) {
-  // Heterogeneous lookup is C++20 for unordered_map only with a transparent
-  // hash; a temporary string keeps this simple and the hot path is a hit.
-  std::string key(name);
-  if (auto it = ids_.find(key); it != ids_.end()) return it->second;
+  if (auto it = ids_.find(name); it != ids_.end()) return it->second;   // the hot path: no allocation
   const std::uint64_t fp = StableHash64(name);
   if (filtered_cache_.count(fp) != 0) return kFiltered;
   if (dropped_.count(fp) != 0) return kDropped;
@@ -57,16 +56,29 @@ int TenantRegistry::Admit(std::string_view name) {
     return kFiltered;
   }
   if (static_cast<std::int64_t>(names_.size()) >= policy_.max) {
-    if (dropped_.size() < kMaxRefusedCache) {
-      dropped_.insert(fp);
-      ++dropped_count_;
-    }
+    // Distinct tenants are counted exactly up to the cache bound; past it every
+    // refusal counts (an over-count is visible, a silent stop is not).
+    if (dropped_.size() < kMaxRefusedCache) dropped_.insert(fp);
+    ++dropped_count_;
     return kDropped;
   }
   const int id = static_cast<int>(names_.size());
-  names_.push_back(key);
-  ids_.emplace(std::move(key), id);
+  names_.emplace_back(name);
+  ids_.emplace(std::string(name), id);
   return id;
+}
+
+std::vector<std::uint64_t> TenantRegistry::DroppedFingerprints() const {
+  std::vector<std::uint64_t> out(dropped_.begin(), dropped_.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void TenantRegistry::ImportDropped(const std::vector<std::uint64_t>& fingerprints, std::uint64_t count) {
+  for (auto fp : fingerprints) {
+    if (dropped_.size() < kMaxRefusedCache) dropped_.insert(fp);
+  }
+  dropped_count_ = std::max<std::uint64_t>(count, dropped_.size());
 }
 
 }  // namespace provledger::compute

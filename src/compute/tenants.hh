@@ -24,6 +24,13 @@ struct TenantPolicy {
   std::vector<std::string> deny;
   std::int64_t shard_index = 0;
   std::int64_t shard_total = 1;
+  bool operator==(const TenantPolicy&) const = default;
+};
+
+// Transparent hashing so lookups by string_view do not allocate.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
 class TenantRegistry {
@@ -41,7 +48,10 @@ class TenantRegistry {
   const std::string& Name(int id) const { return names_[static_cast<std::size_t>(id)]; }
   std::size_t size() const { return names_.size(); }
   std::uint64_t dropped() const { return dropped_count_; }
-  void AddDropped(std::uint64_t n) { dropped_count_ += n; }
+  // Restart bookkeeping: which tenants were refused by the cap, so a restart
+  // or reload does not count them again.
+  std::vector<std::uint64_t> DroppedFingerprints() const;
+  void ImportDropped(const std::vector<std::uint64_t>& fingerprints, std::uint64_t count);
 
  private:
   bool Passes(std::string_view name) const;
@@ -49,7 +59,7 @@ class TenantRegistry {
   TenantPolicy policy_;
   std::vector<std::regex> allow_;
   std::vector<std::regex> deny_;
-  std::unordered_map<std::string, int> ids_;
+  std::unordered_map<std::string, int, StringHash, std::equal_to<>> ids_;
   std::vector<std::string> names_;
   std::unordered_set<std::uint64_t> filtered_cache_;   // fingerprints of filtered names (bounded)
   std::unordered_set<std::uint64_t> dropped_;          // fingerprints of dropped names (bounded)

@@ -62,6 +62,7 @@ std::string EncodeState(const PersistentState& st) {
   for (const auto& [k, created] : st.counted_receipt_divergences) keys.push_back({k, created});
   j["counted_receipt_divergences"] = keys;
   j["tenants_dropped"] = st.tenants_dropped;
+  j["dropped_tenants"] = st.dropped_tenants;
   return j.dump();
 }
 
@@ -102,6 +103,7 @@ PersistentState DecodeState(const std::string& text) {
       st.counted_receipt_divergences.emplace_back(k.at(0).get<std::uint64_t>(), k.at(1).get<std::int64_t>());
     }
     st.tenants_dropped = j.at("tenants_dropped").get<std::uint64_t>();
+    st.dropped_tenants = j.at("dropped_tenants").get<std::vector<std::uint64_t>>();
     return st;
   } catch (const json::exception& e) {
     throw std::runtime_error(std::string("state has a missing or mistyped field: ") + e.what());

@@ -145,11 +145,18 @@ def test_simulated_ledger():
         settled = exp.metrics().sum("attest_ops_settled_total")
         wait_until(lambda: exp.metrics().sum("attest_ops_settled_total") > settled, timeout=30,
                    what="still polling after refused reload")
-        # SIGHUP with a valid change: applied, counters carried over.
+        # SIGHUP changing only a connection setting: the engine and the cursors
+        # are kept, so the coverage series never disappear.
+        exp.write_config(good.replace("statement_timeout: 5s", "statement_timeout: 6s"))
+        exp.signal(signal.SIGHUP)
+        wait_until(lambda: exp.log_text().count("configuration reloaded") == 1, timeout=20, what="reload 1")
+        assert "cursors_kept=3" in exp.log_text(), "cursors not carried over a connection-only reload"
+        assert exp.metrics().select("attest_coverage_pct"), "coverage vanished after a reload"
+        # SIGHUP with a valid change to the computation: applied, counters carried over.
         before = exp.metrics()
         exp.write_config(good + "tenants:\n  max: 3\n")
         exp.signal(signal.SIGHUP)
-        wait_until(lambda: "configuration reloaded" in exp.log_text(), timeout=20, what="reload")
+        wait_until(lambda: exp.log_text().count("configuration reloaded") == 2, timeout=20, what="reload 2")
         wait_until(lambda: exp.metrics().get("provledger_exporter_tenants") == 3, timeout=20, what="cap applied")
         after = exp.metrics()
         assert after.get("provledger_exporter_tenants_dropped_total") > 0

@@ -484,3 +484,154 @@ BOOST_AUTO_TEST_CASE(failing_source_changes_only_its_own_health) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(review_fixes)
+
+BOOST_AUTO_TEST_CASE(receipt_created_after_grace_never_attests_whenever_it_is_read) {
+  const Micros grace = 60 * kS;
+  for (bool ledger_lagging : {false, true}) {
+    Engine e(Opts(600 * kS, grace));
+    Feed f{e};
+    f.Traces({Span("a", "op", kT0, "h")}, kT0 + 1000 * kS);
+    // Created 10 minutes after the operation: far past the flush delay.
+    f.Ledger("eu", {Receipt("r", "a", "op", kT0 + 600 * kS, "h")}, kT0 + 700 * kS);
+    f.Ledger("us", {}, ledger_lagging ? kT0 + 30 * kS : kT0 + 700 * kS);
+    e.Advance(kT0 + 700 * kS);
+    f.Ledger("us", {}, kT0 + 700 * kS);
+    e.Advance(kT0 + 700 * kS);
+    const auto c = Settled(e.MakeSnapshot(0), "a");
+    BOOST_TEST(c.missing == 1u);
+    BOOST_TEST(c.attested == 0u);
+  }
+  // A receipt created exactly at start + grace still counts.
+  Engine e(Opts(600 * kS, grace));
+  Feed f{e};
+  f.Traces({Span("a", "op", kT0, "h")}, kT0 + 1000 * kS);
+  f.Ledger("eu", {Receipt("r", "a", "op", kT0 + grace, "h")}, kT0 + 1000 * kS);
+  f.AllAt(kT0 + 1000 * kS);
+  BOOST_TEST(Settled(e.MakeSnapshot(0), "a").attested == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(operation_takes_earliest_span_and_first_attested_hash) {
+  Engine e(Opts());
+  Feed f{e};
+  // The child span (with the hash) ends first and is read first; the root
+  // (earlier start, no hash) comes later.
+  auto child = Span("a", "op", kT0 + 5 * kS, "H1");
+  auto root = Span("a", "op", kT0, "");
+  root.span_id = "root";
+  f.Traces({child}, kT0 + 6 * kS);
+  f.Traces({root}, kT0 + 7 * kS);
+  f.Ledger("eu", {Receipt("r", "a", "op", kT0 + kS, "H2")}, kT0 + 100 * kS);
+  // E = kT0 + 2s: only the root's start is covered; the op must settle now.
+  f.Ledger("us", {}, kT0 + 62 * kS);
+  f.Ledger("eu", {}, kT0 + 62 * kS);
+  e.Advance(kT0 + 62 * kS);
+  auto s = e.MakeSnapshot(0);
+  BOOST_TEST(s.pending_ops == 0u);
+  BOOST_TEST(Settled(s, "a").divergent == 1u);   // H1 vs H2: not hidden by the hashless root
+  f.AllAt(kT0 + 100 * kS);
+  BOOST_TEST(Settled(e.MakeSnapshot(0), "a").divergent == 1u);   // and settled once
+}
+
+BOOST_AUTO_TEST_CASE(ledger_only_config_prunes_receipts) {
+  EngineOptions o = Opts();
+  o.sources = {{"eu", SourceKind::kLedger, "eu-west"}};
+  Engine e(o);
+  Feed f{e};
+  for (int i = 0; i < 100; ++i) {
+    f.Ledger("eu", {Receipt("r" + std::to_string(i), "a", "op" + std::to_string(i), kT0 + i * kS, "h")},
+             kT0 + i * kS);
+    e.Advance(kT0 + i * kS);
+  }
+  // Kept: created within grace (60s) of the read horizon.
+  BOOST_TEST(e.retained_receipts() <= 62u);
+  BOOST_TEST(e.retained_receipts() >= 59u);
+}
+
+BOOST_AUTO_TEST_CASE(a_down_trace_store_bounds_how_far_ledgers_read_ahead) {
+  Engine e(Opts(600 * kS, 60 * kS));
+  Feed f{e};
+  f.AllAt(kT0);
+  // Trace store stops; ledgers keep being read. E cannot move.
+  for (int i = 1; i <= 50; ++i) {
+    f.Ledger("eu", {Receipt("r" + std::to_string(i), "a", "op" + std::to_string(i), kT0 + i * kS, "h")},
+             kT0 + i * kS);
+    f.Ledger("us", {}, kT0 + i * kS);
+    e.Advance(kT0 + i * kS);
+  }
+  // E follows the stalled trace store's horizon no further than it was read.
+  BOOST_TEST(e.window_end() == kT0 - 10 * kS);
+  BOOST_TEST(e.retained_receipts() == 50u);   // still needed: E has not passed them
+  // Backpressure: a ledger's receipts may not be read further than
+  // max(trace horizon, E + grace) + window + 2 grace.
+  BOOST_TEST(e.ReadLimit("eu", kT0 + 50 * kS) == kT0 + 50 * kS + 600 * kS + 120 * kS);
+  // And the trace store may not run ahead of the slowest ledger by more than the window.
+  BOOST_TEST(e.ReadLimit("traces", kT0 + 50 * kS) == kT0 + 50 * kS + 600 * kS);
+  BOOST_TEST(e.ReadLimit("flags", kT0) == kMaxMicros);
+}
+
+BOOST_AUTO_TEST_CASE(tenants_dropped_is_not_counted_again_after_a_reload) {
+  auto o = Opts();
+  o.tenants.max = 1;
+  Engine first(o);
+  Feed f{first};
+  f.Traces({Span("a", "1", kT0, "h"), Span("b", "2", kT0, "h")}, kT0);
+  BOOST_TEST(first.MakeSnapshot(0).tenants_dropped == 1u);
+  Engine second(o);
+  second.ImportState(first.ExportState());
+  Feed g{second};
+  g.Traces({Span("a", "3", kT0, "h"), Span("b", "4", kT0, "h")}, kT0);
+  BOOST_TEST(second.MakeSnapshot(0).tenants_dropped == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(region_latency_without_tenant_label_ignores_the_cap) {
+  auto o = Opts();
+  o.tenants.max = 1;
+  o.latency_per_tenant = false;
+  Engine e(o);
+  Feed f{e};
+  f.Ledger("eu", {}, kT0, {AnchoredRow{"1", "a", kT0, kT0 + 1000}, AnchoredRow{"2", "b", kT0, kT0 + 1000},
+                            AnchoredRow{"3", "c", kT0, kT0 + 1000}});
+  BOOST_TEST(e.MakeSnapshot(0).anchor_latency.at({"eu-west", ""}).count == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(divergence_key_cap_forgets_the_oldest_but_still_counts) {
+  auto o = Opts();
+  o.max_divergence_keys = 1;
+  Engine e(o);
+  Feed f{e};
+  f.Ledger("eu", {Receipt("r1", "a", "o1", kT0, "A"), Receipt("r2", "a", "o2", kT0 + 1, "A")}, kT0);
+  f.Ledger("us", {Receipt("r1", "a", "o1", kT0, "B"), Receipt("r2", "a", "o2", kT0 + 1, "B")}, kT0);
+  BOOST_TEST(e.MakeSnapshot(0).divergence.at("a") == 2u);
+  BOOST_TEST(e.ExportState().counted_receipt_divergences.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(cross_ledger_copies_further_apart_than_grace_are_not_compared) {
+  Engine e(Opts(600 * kS, 60 * kS));
+  Feed f{e};
+  f.Ledger("eu", {Receipt("r1", "a", "o1", kT0, "A")}, kT0);
+  f.Ledger("us", {Receipt("r1", "a", "o1", kT0 + 61 * kS, "B")}, kT0 + 61 * kS);
+  BOOST_TEST(e.MakeSnapshot(0).divergence.count("a") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(ledgers_sharing_a_region_add_depth_and_keep_the_newest_proof) {
+  auto o = Opts();
+  o.sources[1].region = "eu-west";
+  Engine e(o);
+  LedgerBatch a, b;
+  a.source = "eu";
+  a.queue_depth = 3;
+  a.proofs_last_ts = 100;
+  b.source = "us";
+  b.queue_depth = 4;
+  b.proofs_last_ts = 90;
+  e.ApplyLedger(a);
+  e.ApplyLedger(b);
+  auto s = e.MakeSnapshot(0);
+  BOOST_TEST(s.queue_depth.at("eu-west") == 7);
+  BOOST_TEST(s.proofs_last_ts.at("eu-west") == 100.0);
+  BOOST_TEST(s.queue_depth.size() == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
