@@ -32,8 +32,9 @@ using prometheus::MetricType;
 inline constexpr MetricDef kCoveragePct{
     "attest_coverage_pct", MetricType::Gauge,
     "Percent (0-100) of settled traced operations in the coverage window (span start in "
-    "(now - grace - window, now - grace]) that have a receipt in any ledger; no sample for a "
-    "tenant without settled operations in the window; from the last poll."};
+    "(E - window, E], E = now - grace once every source is read that far, see "
+    "provledger_exporter_coverage_window_end_timestamp_seconds) that have a receipt in any "
+    "ledger; no sample for a tenant without settled operations in the window; from the last poll."};
 inline constexpr MetricDef kDivergenceCount{
     "attest_divergence_count", MetricType::Counter,
     "Operations whose span's attested hash differs from the ledger receipt's content hash, or "
