@@ -15,6 +15,7 @@ namespace provledger {
 using Micros = std::int64_t;
 
 inline constexpr Micros kMinMicros = INT64_MIN / 4;  // "nothing read yet"
+inline constexpr Micros kMaxMicros = INT64_MAX / 4;  // "no limit"
 
 // One receipt as read from a ledger's receipts table (already decoded and
 // validated by decode::DecodeReceipt).
