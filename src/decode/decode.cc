@@ -255,6 +255,10 @@ Decoded<AnchoredRow> DecodeAnchored(const AnchoredColumns& c, const Limits& limi
   if (!(e = CheckTenant(c.tenant_id, "tenant_id", limits)).empty()) return D::Error(e);
   if (!(e = CheckMicros(c.created_us, "created_us", &r.created_at)).empty()) return D::Error(e);
   if (!(e = CheckMicros(c.anchored_us, "anchored_us", &r.anchored_at)).empty()) return D::Error(e);
+  if (r.anchored_at < r.created_at) {
+    return D::Error("anchored before created: anchored_us " + std::to_string(r.anchored_at) +
+                    " < created_us " + std::to_string(r.created_at));
+  }
   r.receipt_id.assign(c.receipt_id.text);
   r.tenant.assign(c.tenant_id.text);
   return r;

@@ -19,7 +19,8 @@
 //   "kid", "region", each equal to its column; unknown extra fields allowed;
 //   one of these fields given twice is an error.
 //   any other version: error.
-// - anchored rows: every column required.
+// - anchored rows: every column required; anchored_us >= created_us
+//   (else "anchored before created").
 // - spans: trace_id, span_id, tenant_id, op_id, start_us required;
 //   attested_hash may be NULL (-> "").
 // - flags: tenant (tenant rules), feature (non-empty, UTF-8, at most

@@ -314,6 +314,35 @@ bool Connection::ok() const {
   return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK;
 }
 
+CancelHandle Connection::cancel_handle() const {
+  return CancelHandle(conn_ != nullptr ? PQgetCancel(conn_) : nullptr);
+}
+
+CancelHandle::~CancelHandle() {
+  if (c_ != nullptr) PQfreeCancel(c_);
+}
+
+CancelHandle::CancelHandle(CancelHandle&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+
+CancelHandle& CancelHandle::operator=(CancelHandle&& o) noexcept {
+  if (this != &o) {
+    if (c_ != nullptr) PQfreeCancel(c_);
+    c_ = std::exchange(o.c_, nullptr);
+  }
+  return *this;
+}
+
+bool CancelHandle::Cancel(std::string* error) const {
+  if (c_ == nullptr) {
+    if (error) *error = "no connection";
+    return false;
+  }
+  char buf[256] = {0};
+  if (PQcancel(c_, buf, static_cast<int>(sizeof buf)) == 1) return true;
+  if (error) *error = ErrorText(buf);
+  return false;
+}
+
 int Connection::server_version() const { return conn_ ? PQserverVersion(conn_) : 0; }
 
 std::string Connection::Scrub(std::string msg) const {

@@ -18,7 +18,8 @@
 // (the caller should drop the Connection and reconnect). Every message that
 // leaves this class has the password (if any) replaced by "***".
 //
-// Thread safety: one Connection is used by one thread at a time.
+// Thread safety: one Connection is used by one thread at a time; a
+// CancelHandle taken from it may be used from any other thread.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +33,7 @@
 #include "pq/result.hh"
 
 struct pg_conn;
+struct pg_cancel;
 
 namespace provledger::pq {
 
@@ -70,6 +72,35 @@ struct Param {
   std::optional<std::string> value;
 };
 
+// Cancels the statement running on the connection it was taken from
+// (libpq PQgetCancel/PQcancel). Cancel() may be called from any thread while
+// another thread runs Exec() on the connection; the server then fails that
+// statement (SQLSTATE 57014, "canceling statement due to user request"). A
+// cancel arriving while no statement runs is ignored by the server. The
+// handle stays valid (cancelling nothing) after the connection is closed.
+// Not synchronised itself: callers that destroy or reassign a handle while
+// another thread may call Cancel() must guard it (e.g. with a mutex).
+class CancelHandle {
+ public:
+  CancelHandle() = default;   // empty: Cancel() returns false
+  ~CancelHandle();
+  CancelHandle(CancelHandle&& o) noexcept;
+  CancelHandle& operator=(CancelHandle&& o) noexcept;
+  CancelHandle(const CancelHandle&) = delete;
+  CancelHandle& operator=(const CancelHandle&) = delete;
+
+  explicit operator bool() const { return c_ != nullptr; }
+  // Sends a cancel request (a short blocking connection to the server).
+  // False when the handle is empty or the request could not be sent; then
+  // `error` (if given) says why. Never throws.
+  bool Cancel(std::string* error = nullptr) const;
+
+ private:
+  friend class Connection;
+  explicit CancelHandle(pg_cancel* c) : c_(c) {}
+  pg_cancel* c_ = nullptr;
+};
+
 class Connection {
  public:
   explicit Connection(const ConnectOptions& options);
@@ -89,6 +120,10 @@ class Connection {
   int server_version() const;
   // The DSN we connected with, passwords removed.
   const std::string& redacted_dsn() const { return redacted_dsn_; }
+
+  // A handle to cancel this connection's running statement from another
+  // thread; empty when the connection is closed (or libpq is out of memory).
+  CancelHandle cancel_handle() const;
 
   pg_conn* get() const { return conn_; }
 

@@ -80,6 +80,9 @@ FlagsSqlSource::FlagsSqlSource(const config::Flags& flags, SourceOptions options
 
 FlagsSqlSource::~FlagsSqlSource() = default;
 
+void FlagsSqlSource::RequestStop() { session_.RequestStop(); }
+void FlagsSqlSource::ClearStop() { session_.ClearStop(); }
+
 void FlagsSqlSource::Close() { session_.Close(); }
 
 PollResult FlagsSqlSource::Poll() {

@@ -58,6 +58,7 @@ class FlagsFileSource final : public Source {
 // Runs config::Flags::query -> (tenant text, feature text, pct double
 // precision) on config::Flags::conn each poll; rows decoded with
 // decode::DecodeFlag (bad rows: kDecode, logged rate-limited, skipped).
+// RequestStop() cancels the query in flight (see Source).
 class FlagsSqlSource final : public Source {
  public:
   explicit FlagsSqlSource(const config::Flags& flags, SourceOptions options = {});
@@ -67,6 +68,8 @@ class FlagsSqlSource final : public Source {
   SourceKind kind() const override { return SourceKind::kFlags; }
   PollResult Poll() override;
   void Close() override;
+  void RequestStop() override;
+  void ClearStop() override;
   const std::string& last_error() const { return last_error_; }
 
  private:

@@ -1,5 +1,7 @@
 #include "source/ledger_source.hh"
 
+#include <algorithm>
+
 #include "decode/decode.hh"
 #include "source/queries.hh"
 
@@ -17,6 +19,8 @@ LedgerSource::LedgerSource(const config::Ledger& ledger, SourceOptions options)
 LedgerSource::~LedgerSource() = default;
 
 void LedgerSource::Close() { session_.Close(); }
+void LedgerSource::RequestStop() { session_.RequestStop(); }
+void LedgerSource::ClearStop() { session_.ClearStop(); }
 
 PollResult LedgerSource::Poll() {
   const auto started = std::chrono::steady_clock::now();
@@ -30,6 +34,7 @@ PollResult LedgerSource::Poll() {
 
     const Micros now_us = detail::QueryClock(c, Or(q.clock, kDefaultClockQuery));
     const Micros horizon = now_us - cfg_.out_of_order_ms * 1000;
+    const Micros receipts_horizon = std::min(horizon, read_limit_);
 
     LedgerBatch batch;
     batch.source = cfg_.name;
@@ -38,9 +43,11 @@ PollResult LedgerSource::Poll() {
     next.receipts = detail::ColdStart(cursors_.receipts, now_us, options_);
     next.anchored = detail::ColdStart(cursors_.anchored, now_us, options_);
 
-    report.rows_read += detail::ReadStream(
-        c, Or(q.receipts, kDefaultReceiptsQuery), "receipts", decode::kReceiptColumns, 9, 0,
-        next.receipts, horizon, cfg_.batch_size, [&](const pq::Result& r, int i) {
+    detail::StreamSpec rs{Or(q.receipts, kDefaultReceiptsQuery), "receipts", decode::kReceiptColumns,
+                          9, 0, receipts_horizon, cfg_.batch_size, options_.max_rows_per_poll,
+                          session_.stop_flag()};
+    const detail::StreamRead receipts = detail::ReadStream(
+        c, rs, next.receipts, [&](const pq::Result& r, int i) {
           decode::ReceiptColumns rc{Col(r, i, 0), Col(r, i, 1), Col(r, i, 2), Col(r, i, 3),
                                     Col(r, i, 4), Col(r, i, 5), Col(r, i, 6), Col(r, i, 7),
                                     Col(r, i, 8), Col(r, i, 9)};
@@ -52,10 +59,13 @@ PollResult LedgerSource::Poll() {
             log_.BadRow("receipts", Position(r, i, 9, 0), d.error());
           }
         });
+    report.rows_read += receipts.rows;
 
-    report.rows_read += detail::ReadStream(
-        c, Or(q.anchored, kDefaultAnchoredQuery), "anchored", decode::kAnchoredColumns, 3, 0,
-        next.anchored, horizon, cfg_.batch_size, [&](const pq::Result& r, int i) {
+    detail::StreamSpec as{Or(q.anchored, kDefaultAnchoredQuery), "anchored", decode::kAnchoredColumns,
+                          3, 0, horizon, cfg_.batch_size, options_.max_rows_per_poll,
+                          session_.stop_flag()};
+    const detail::StreamRead anchored = detail::ReadStream(
+        c, as, next.anchored, [&](const pq::Result& r, int i) {
           decode::AnchoredColumns ac{Col(r, i, 0), Col(r, i, 1), Col(r, i, 2), Col(r, i, 3)};
           auto d = decode::DecodeAnchored(ac, limits);
           if (d.ok()) {
@@ -65,21 +75,25 @@ PollResult LedgerSource::Poll() {
             log_.BadRow("anchored", Position(r, i, 3, 0), d.error());
           }
         });
+    report.rows_read += anchored.rows;
 
+    session_.ThrowIfStopped();
     pq::Result depth = detail::ExecNamed(c, "queue_depth", Or(q.queue_depth, kDefaultQueueDepthQuery));
     depth.ExpectColumns(1, "queue_depth");
     if (depth.rows() > 0) batch.queue_depth = depth.opt_int64(0, 0);
 
+    session_.ThrowIfStopped();
     pq::Result proofs = detail::ExecNamed(c, "proofs_last", Or(q.proofs_last, kDefaultProofsLastQuery));
     proofs.ExpectColumns(1, "proofs_last");
     if (proofs.rows() > 0) {
       if (auto us = proofs.opt_int64(0, 0)) batch.proofs_last_ts = static_cast<double>(*us) / 1e6;
     }
 
-    batch.receipts_complete_upto = horizon;
-    batch.anchored_complete_upto = horizon;
+    batch.receipts_complete_upto = detail::CompleteUpto(receipts, next.receipts, receipts_horizon);
+    batch.anchored_complete_upto = detail::CompleteUpto(anchored, next.anchored, horizon);
     cursors_ = std::move(next);
     report.success = true;
+    out.more = !receipts.exhausted || !anchored.exhausted;
     out.batch = std::move(batch);
   });
   log_.FlushSuppressed();

@@ -2,9 +2,20 @@
 //
 // Each Poll(): connect if needed (a lost connection is reopened at the next
 // poll); run the clock query -> now_us; horizon = now_us - out_of_order_ms*1000;
-// read the receipts stream and then the anchored stream page by page
-// (batch_size rows) from their cursors up to the horizon; run the queue
-// depth and proofs-last queries. Every row is decoded (decode::DecodeReceipt,
+// read the receipts stream (up to min(horizon, SetReadLimit())) and then the
+// anchored stream (up to the horizon; the read limit does not apply) page by
+// page (batch_size rows) from their cursors; run the queue depth and
+// proofs-last queries (every poll).
+//
+// Each stream returns at most SourceOptions::max_rows_per_poll rows per poll
+// (each limited independently). A stream stopped at the limit has
+// *_complete_upto = its cursor.ts - 1 (rows sharing that ts may remain) and
+// sets PollResult::more; an exhausted one has complete_upto = the horizon it
+// used. complete_upto can be lower than an earlier batch's (a lowered read
+// limit, a catch-up after out-of-order rows): consumers keep the maximum.
+//
+// RequestStop(): see Source; the stop flag is checked before every statement
+// and page, and the statement in flight is cancelled (PQcancel). Every row is decoded (decode::DecodeReceipt,
 // DecodeAnchored); a bad row is counted in report.errors[kDecode], logged
 // (rate-limited) and skipped, and the cursor still moves past it.
 //
@@ -37,6 +48,9 @@ class LedgerSource final : public Source {
   SourceKind kind() const override { return SourceKind::kLedger; }
   PollResult Poll() override;
   void Close() override;
+  void RequestStop() override;
+  void ClearStop() override;
+  void SetReadLimit(Micros limit) override { read_limit_ = limit; }
 
   LedgerCursors cursors() const { return cursors_; }
   void SetCursors(const LedgerCursors& c) { cursors_ = c; }
@@ -50,6 +64,7 @@ class LedgerSource final : public Source {
   detail::PgSession session_;
   LedgerCursors cursors_;
   std::string last_error_;
+  Micros read_limit_ = kMaxMicros;
 };
 
 }  // namespace provledger::source

@@ -20,6 +20,9 @@ struct SourceOptions {
   // Where a stream starts when its cursor is still at kMinMicros (no state):
   // at (database now - cold_start_lookback_ms). nullopt = the whole table.
   std::optional<std::int64_t> cold_start_lookback_ms;
+  // Rows one stream may return per poll (catch-up is read as several polls,
+  // PollResult::more set in between); <= 0 = no limit. Not in the config yet.
+  std::int64_t max_rows_per_poll = 200000;
   LogFn log;                       // empty = SpdlogLogFn()
   RateLimiter::Clock clock;        // empty = steady_clock (tests inject one)
 

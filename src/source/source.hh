@@ -1,7 +1,8 @@
 // A source does I/O only: it owns one database connection (or a file), reads
 // rows new since its cursors, decodes them into typed rows and reports its
 // health. It never computes metrics. Thread safety: one Source is used by one
-// poller thread at a time; cursors()/SetCursors() are called only between polls.
+// poller thread at a time; cursors()/SetCursors()/SetReadLimit() are called
+// only between polls. RequestStop() is the exception: any thread, any time.
 #pragma once
 
 #include <memory>
@@ -36,6 +37,8 @@ using Batch = std::variant<std::monostate, LedgerBatch, TraceBatch, FlagsBatch>;
 struct PollResult {
   PollReport report;   // always filled
   Batch batch;         // monostate when the poll failed before producing data
+  // true when a stream stopped at max_rows_per_poll: poll again at once
+  bool more = false;
 };
 
 class Source {
@@ -51,6 +54,21 @@ class Source {
   // Drops the connection (reload, shutdown). Safe to call at any time from the
   // poller thread.
   virtual void Close() = 0;
+
+  // Asks a running (or the next) Poll() to stop soon: SQL sources check it
+  // before each statement and between pages (the poll then fails with kind
+  // kQuery, error "stopped", cursors unchanged) and cancel the statement in
+  // flight (the poll fails the same way). Thread-safe: may be called from any
+  // thread while Poll() runs. Stays in force until ClearStop(). A connect in
+  // progress is not interrupted (bounded by connect_timeout). Default: no-op.
+  virtual void RequestStop() {}
+  // Re-arms a source after RequestStop() (call before polling it again).
+  virtual void ClearStop() {}
+  // Backpressure: rows with a timestamp after `limit` are not read (they stay
+  // in the database); kMaxMicros = no limit (the default). Ledgers apply it to
+  // the receipts stream only, trace stores to spans; complete_upto then
+  // reflects the horizon actually used. Called by the poller between polls.
+  virtual void SetReadLimit(Micros /*limit*/) {}
 };
 
 class LedgerSource;   // source/ledger_source.hh

@@ -33,13 +33,22 @@ void SourceLog::FlushSuppressed() {
 
 PgSession::PgSession(const config::Connection& conn, SourceLog* log) : conn_(conn), log_(log) {}
 
+PgSession::~PgSession() { Reset(); }
+
 pq::Connection& PgSession::Get() {
-  if (c_ && c_->ok()) return *c_;
-  c_.reset();
-  auto c = std::make_unique<pq::Connection>(pq::OptionsFromConfig(conn_));
-  log_->Log(LogLevel::kInfo, "connected to database",
-            {{"dsn", c->redacted_dsn()}, {"server_version", std::to_string(c->server_version())}});
-  c_ = std::move(c);
+  if (!(c_ && c_->ok())) {
+    Reset();
+    auto c = std::make_unique<pq::Connection>(pq::OptionsFromConfig(conn_));
+    log_->Log(LogLevel::kInfo, "connected to database",
+              {{"dsn", c->redacted_dsn()}, {"server_version", std::to_string(c->server_version())}});
+    pq::CancelHandle cancel = c->cancel_handle();
+    {
+      std::lock_guard<std::mutex> lock(cancel_mu_);
+      cancel_ = std::move(cancel);
+    }
+    c_ = std::move(c);
+  }
+  ThrowIfStopped();   // a stop requested while connecting found no statement to cancel
   return *c_;
 }
 
@@ -48,11 +57,35 @@ void PgSession::OnError(const pq::PqError& e) {
   if (e.kind() == ErrorKind::kConnect || !c_->ok()) {
     log_->Log(LogLevel::kWarn, "database connection lost; reconnecting at the next poll",
               {{"dsn", c_->redacted_dsn()}});
-    c_.reset();
+    Reset();
   }
 }
 
-void PgSession::Close() { c_.reset(); }
+void PgSession::Close() { Reset(); }
+
+void PgSession::Reset() {
+  pq::CancelHandle old;
+  {
+    std::lock_guard<std::mutex> lock(cancel_mu_);
+    old = std::move(cancel_);
+  }
+  c_.reset();
+}
+
+void PgSession::RequestStop() {
+  stop_.store(true);
+  std::lock_guard<std::mutex> lock(cancel_mu_);
+  std::string error;
+  if (cancel_ && !cancel_.Cancel(&error)) {
+    log_->Log(LogLevel::kDebug, "could not send a cancel request", {{"error", error}});
+  }
+}
+
+void PgSession::ThrowIfStopped() const {
+  if (stop_.load()) ThrowStopped();
+}
+
+void ThrowStopped() { throw pq::PqError(ErrorKind::kQuery, "", kStoppedMessage); }
 
 void ThrowContract(std::string_view what, std::string_view detail) {
   throw pq::PqError(ErrorKind::kQuery, "",

@@ -3,9 +3,12 @@
 // reconnects on demand, the keyset stream reader, and report bookkeeping.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -35,21 +38,41 @@ class SourceLog {
   RateLimiter limiter_;
 };
 
+// The message of a poll aborted by Source::RequestStop().
+inline constexpr const char* kStoppedMessage = "stopped";
+
 // One connection, opened on first use and after a connection failure. The
 // password is re-read at every connect, so a rotated password file is used.
+// Also the stop flag of its source: RequestStop() sets it and cancels the
+// statement in flight (the only members callable from another thread).
 class PgSession {
  public:
   PgSession(const config::Connection& conn, SourceLog* log);
-  // The open connection; connects when there is none. Throws pq::PqError.
+  ~PgSession();
+  // The open connection; connects when there is none. Throws pq::PqError
+  // (also kQuery kStoppedMessage when a stop was requested).
   pq::Connection& Get();
   // Drops the connection if `e` says it is unusable (or always for kConnect).
   void OnError(const pq::PqError& e);
   void Close();
 
+  // Thread-safe: sets the stop flag and cancels the running statement.
+  void RequestStop();
+  void ClearStop() { stop_.store(false); }
+  bool stop_requested() const { return stop_.load(); }
+  const std::atomic<bool>* stop_flag() const { return &stop_; }
+  // Throws PqError(kQuery, kStoppedMessage) when a stop was requested.
+  void ThrowIfStopped() const;
+
  private:
+  void Reset();   // drops c_ and its cancel handle
+
   config::Connection conn_;
   SourceLog* log_;
   std::unique_ptr<pq::Connection> c_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex cancel_mu_;   // guards cancel_ (RequestStop vs (re)connect/close)
+  pq::CancelHandle cancel_;
 };
 
 // The smallest cursor timestamp sent to the database: 0001-01-01T00:00:00Z.
@@ -57,17 +80,41 @@ class PgSession {
 // epoch), so a cursor below this is sent as (kQueryMinMicros, "").
 inline constexpr Micros kQueryMinMicros = -62135596800LL * 1000000;
 
-// Reads one keyset stream from `cursor` (advanced in place) up to `horizon`
-// in pages of `batch` rows until a page comes back short. Calls
-// on_row(result, row) for every row. The cursor moves to the (ts, id) of
-// every row whose ts column is a bigint (also rows that fail to decode, so a
-// bad row is not read again). Guards against override queries that break
+// One keyset stream read: the query, its result shape and its bounds.
+struct StreamSpec {
+  std::string_view sql;
+  std::string_view what;            // "receipts", ... (error messages)
+  int ncols = 0, ts_col = 0, id_col = 0;
+  Micros horizon = 0;               // $3: rows with ts <= horizon
+  std::int64_t batch = 1;           // rows per page ($4); <= 0 taken as 1
+  std::int64_t max_rows = 0;        // rows per call; <= 0 = no limit
+  const std::atomic<bool>* stop = nullptr;   // checked before every page
+};
+
+struct StreamRead {
+  std::uint64_t rows = 0;   // rows fetched (decoded or not)
+  bool exhausted = true;    // false: stopped at max_rows, rows up to the horizon may remain
+};
+
+// The stream's complete_upto after a read that ended at `cursor`: the
+// horizon when exhausted, else cursor.ts - 1 (rows sharing cursor.ts with a
+// larger id may remain).
+inline Micros CompleteUpto(const StreamRead& r, const StreamCursor& cursor, Micros horizon) {
+  return r.exhausted ? horizon : cursor.ts - 1;
+}
+
+// Reads one keyset stream from `cursor` (advanced in place) up to
+// s.horizon in pages of s.batch rows until a page comes back short, or until
+// s.max_rows rows were read (the last page is shortened to end exactly
+// there; the read then reports exhausted=false even if nothing is left).
+// Calls on_row(result, row) for every row. The cursor moves to the (ts, id)
+// of every row whose ts column is a bigint (also rows that fail to decode, so
+// a bad row is not read again). Guards against override queries that break
 // the contract (ts before the cursor or after the horizon, a full page that
-// does not move the cursor): PqError kQuery. Returns the rows fetched.
+// does not move the cursor): PqError kQuery. A set *s.stop before a page:
+// PqError(kQuery, kStoppedMessage).
 template <class OnRow>
-std::uint64_t ReadStream(pq::Connection& c, std::string_view sql, std::string_view what,
-                         int ncols, int ts_col, int id_col, StreamCursor& cursor,
-                         Micros horizon, std::int64_t batch, OnRow&& on_row);
+StreamRead ReadStream(pq::Connection& c, const StreamSpec& s, StreamCursor& cursor, OnRow&& on_row);
 
 // c.Exec() with "<what> query: " put before the message of any PqError.
 pq::Result ExecNamed(pq::Connection& c, std::string_view what, std::string_view sql,
@@ -100,11 +147,14 @@ void Fail(PollReport& r, ErrorKind kind, std::string message);
 
 // Runs `body` (which fills `r` and sets r.success) and turns any exception
 // into a failed report: PqError keeps its kind (and drops a lost connection
-// from `session`, which may be null), anything else is kQuery. `last_error`
-// gets the message, or "" on success. Never throws.
+// from `session`, which may be null), anything else is kQuery. A failure
+// while the session's stop flag is set (a cancelled statement included) is
+// reported as kQuery kStoppedMessage. `last_error` gets the message, or "" on
+// success. Never throws.
 template <class Body>
 void RunGuarded(PollReport& r, PgSession* session, std::string& last_error, Body&& body) {
   try {
+    if (session) session->ThrowIfStopped();
     body();
     last_error.clear();
     return;
@@ -116,6 +166,7 @@ void RunGuarded(PollReport& r, PgSession* session, std::string& last_error, Body
   } catch (...) {
     Fail(r, ErrorKind::kQuery, "unknown error");
   }
+  if (session && session->stop_requested()) Fail(r, ErrorKind::kQuery, kStoppedMessage);
   last_error = r.error;
 }
 
@@ -126,35 +177,46 @@ StreamCursor ColdStart(const StreamCursor& c, Micros now_us, const SourceOptions
 
 [[noreturn]] void ThrowContract(std::string_view what, std::string_view detail);
 
+[[noreturn]] void ThrowStopped();
+
 template <class OnRow>
-std::uint64_t ReadStream(pq::Connection& c, std::string_view sql, std::string_view what,
-                         int ncols, int ts_col, int id_col, StreamCursor& cursor,
-                         Micros horizon, std::int64_t batch, OnRow&& on_row) {
-  std::uint64_t fetched = 0;
-  if (batch <= 0) batch = 1;
+StreamRead ReadStream(pq::Connection& c, const StreamSpec& s, StreamCursor& cursor, OnRow&& on_row) {
+  StreamRead out;
+  const std::int64_t batch = s.batch <= 0 ? 1 : s.batch;
+  std::int64_t left = s.max_rows;   // used only when max_rows > 0
   for (;;) {
+    if (s.stop != nullptr && s.stop->load()) ThrowStopped();
+    const std::int64_t page = s.max_rows > 0 ? std::min(batch, left) : batch;
     const StreamCursor before = cursor;
     const bool clamp = cursor.ts < kQueryMinMicros;
-    pq::Result res = ExecNamed(c, what, sql,
+    pq::Result res = ExecNamed(c, s.what, s.sql,
                                {clamp ? kQueryMinMicros : cursor.ts,
-                                clamp ? std::string() : cursor.id, horizon, batch});
-    res.ExpectColumns(ncols, what);
+                                clamp ? std::string() : cursor.id, s.horizon, page});
+    res.ExpectColumns(s.ncols, s.what);
     const int n = res.rows();
+    if (n > page) ThrowContract(s.what, "returned more rows than the limit ($4)");
     for (int i = 0; i < n; ++i) {
       on_row(res, i);
-      if (res.is_null(i, ts_col)) continue;
-      auto ts = decode::ParseInt64(res.text(i, ts_col));
+      if (res.is_null(i, s.ts_col)) continue;
+      auto ts = decode::ParseInt64(res.text(i, s.ts_col));
       if (!ts) continue;
-      if (*ts < cursor.ts) ThrowContract(what, "returned a row before the cursor ($1)");
-      if (*ts > horizon) ThrowContract(what, "returned a row after the horizon ($3)");
+      if (*ts < cursor.ts) ThrowContract(s.what, "returned a row before the cursor ($1)");
+      if (*ts > s.horizon) ThrowContract(s.what, "returned a row after the horizon ($3)");
       cursor.ts = *ts;
-      cursor.id.assign(res.is_null(i, id_col) ? std::string_view() : res.text(i, id_col));
+      cursor.id.assign(res.is_null(i, s.id_col) ? std::string_view() : res.text(i, s.id_col));
     }
-    fetched += static_cast<std::uint64_t>(n);
-    if (n < batch) break;
-    if (cursor == before) ThrowContract(what, "returned a full page without moving past the cursor");
+    out.rows += static_cast<std::uint64_t>(n);
+    if (n < page) break;
+    if (cursor == before) ThrowContract(s.what, "returned a full page without moving past the cursor");
+    if (s.max_rows > 0) {
+      left -= n;
+      if (left <= 0) {
+        out.exhausted = false;
+        break;
+      }
+    }
   }
-  return fetched;
+  return out;
 }
 
 }  // namespace provledger::source::detail

@@ -1,5 +1,7 @@
 #include "source/trace_source.hh"
 
+#include <algorithm>
+
 #include "decode/decode.hh"
 #include "source/queries.hh"
 
@@ -17,6 +19,8 @@ TraceSource::TraceSource(const config::TraceStore& store, SourceOptions options)
 TraceSource::~TraceSource() = default;
 
 void TraceSource::Close() { session_.Close(); }
+void TraceSource::RequestStop() { session_.RequestStop(); }
+void TraceSource::ClearStop() { session_.ClearStop(); }
 
 PollResult TraceSource::Poll() {
   const auto started = std::chrono::steady_clock::now();
@@ -28,15 +32,16 @@ PollResult TraceSource::Poll() {
     pq::Connection& c = session_.Get();
     const auto& q = cfg_.queries;
     const Micros now_us = detail::QueryClock(c, Or(q.clock, kDefaultClockQuery));
-    const Micros horizon = now_us - cfg_.out_of_order_ms * 1000;
+    const Micros horizon = std::min(now_us - cfg_.out_of_order_ms * 1000, read_limit_);
 
     TraceBatch batch;
     batch.source = cfg_.name;
     TraceCursors next;
     next.spans = detail::ColdStart(cursors_.spans, now_us, options_);
-    report.rows_read += detail::ReadStream(
-        c, Or(q.spans, kDefaultSpansQuery), "spans", decode::kSpanColumns, 4, 1, next.spans,
-        horizon, cfg_.batch_size, [&](const pq::Result& r, int i) {
+    detail::StreamSpec ss{Or(q.spans, kDefaultSpansQuery), "spans", decode::kSpanColumns, 4, 1,
+                          horizon, cfg_.batch_size, options_.max_rows_per_poll, session_.stop_flag()};
+    const detail::StreamRead spans = detail::ReadStream(
+        c, ss, next.spans, [&](const pq::Result& r, int i) {
           decode::SpanColumns sc{Col(r, i, 0), Col(r, i, 1), Col(r, i, 2),
                                  Col(r, i, 3), Col(r, i, 4), Col(r, i, 5)};
           auto d = decode::DecodeSpan(sc, limits);
@@ -47,7 +52,9 @@ PollResult TraceSource::Poll() {
             log_.BadRow("spans", Position(r, i, 4, 1), d.error());
           }
         });
-    batch.complete_upto = horizon;
+    report.rows_read += spans.rows;
+    batch.complete_upto = detail::CompleteUpto(spans, next.spans, horizon);
+    out.more = !spans.exhausted;
     cursors_ = std::move(next);
     report.success = true;
     out.batch = std::move(batch);

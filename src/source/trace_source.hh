@@ -1,13 +1,16 @@
 // TraceSource: polls one PostgreSQL trace store (config::TraceStore, kind
 // kPostgres) for spans carrying a tenant and op_id.
 //
-// Each Poll(): connect if needed; clock query -> now_us; horizon = now_us -
-// out_of_order_ms*1000 (spans are written when they end, so the bound must
-// cover the longest span plus its export delay); read the spans stream page
-// by page from the cursor up to the horizon; decode each row
-// (decode::DecodeSpan; bad rows counted as kDecode, logged rate-limited,
-// skipped, cursor still moves past them). The cursor advances only when the
-// whole poll succeeds. Queries: config TraceStore::queries, "" = default.
+// Each Poll(): connect if needed; clock query -> now_us; horizon =
+// min(now_us - out_of_order_ms*1000, SetReadLimit()) (spans are written when
+// they end, so the bound must cover the longest span plus its export delay);
+// read the spans stream page by page from the cursor up to the horizon, at
+// most SourceOptions::max_rows_per_poll rows (stopped there: complete_upto =
+// cursor.ts - 1 and PollResult::more, else complete_upto = the horizon);
+// decode each row (decode::DecodeSpan; bad rows counted as kDecode, logged
+// rate-limited, skipped, cursor still moves past them). The cursor advances
+// only when the whole poll succeeds. RequestStop() as for LedgerSource.
+// Queries: config TraceStore::queries, "" = default.
 //
 // Everything SQL-specific lives in this class. Another trace store kind (e.g.
 // the OpenTelemetry Collector file exporter, JSON lines) is another Source
@@ -33,6 +36,9 @@ class TraceSource final : public Source {
   SourceKind kind() const override { return SourceKind::kTraces; }
   PollResult Poll() override;
   void Close() override;
+  void RequestStop() override;
+  void ClearStop() override;
+  void SetReadLimit(Micros limit) override { read_limit_ = limit; }
 
   TraceCursors cursors() const { return cursors_; }
   void SetCursors(const TraceCursors& c) { cursors_ = c; }
@@ -46,6 +52,7 @@ class TraceSource final : public Source {
   detail::PgSession session_;
   TraceCursors cursors_;
   std::string last_error_;
+  Micros read_limit_ = kMaxMicros;
 };
 
 }  // namespace provledger::source

@@ -361,6 +361,21 @@ BOOST_AUTO_TEST_CASE(good_and_bad) {
   BOOST_TEST(!DecodeAnchored({F("r"), F("acme"), F("1"), F("x")}, L()).ok());
 }
 
+BOOST_AUTO_TEST_CASE(anchored_before_created_is_an_error) {
+  auto bad = DecodeAnchored({F("r"), F("acme"), F("1000"), F("999")}, L());
+  BOOST_TEST(!bad.ok());
+  BOOST_TEST(Contains(bad.error(), "anchored before created"), bad.error());
+  BOOST_TEST(Contains(bad.error(), "999"), bad.error());
+  // The same instant is allowed (zero latency), one microsecond later too.
+  auto same = DecodeAnchored({F("r"), F("acme"), F("1000"), F("1000")}, L());
+  BOOST_TEST_REQUIRE(same.ok(), same.error());
+  BOOST_TEST(same.value().anchored_at == same.value().created_at);
+  BOOST_TEST(DecodeAnchored({F("r"), F("acme"), F("1000"), F("1001")}, L()).ok());
+  // Negative epochs compare as numbers, not text.
+  BOOST_TEST(!DecodeAnchored({F("r"), F("acme"), F("-5"), F("-6")}, L()).ok());
+  BOOST_TEST(DecodeAnchored({F("r"), F("acme"), F("-6"), F("-5")}, L()).ok());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(span)

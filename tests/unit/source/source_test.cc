@@ -19,6 +19,7 @@
 #include "source/flags_spec.hh"
 #include "source/ledger_source.hh"
 #include "source/rate_limiter.hh"
+#include "source/source_common.hh"
 #include "source/trace_source.hh"
 
 using namespace provledger;
@@ -409,6 +410,8 @@ BOOST_AUTO_TEST_CASE(options_from_config) {
   BOOST_TEST(o.log_bad_rows_per_minute == 3);
   BOOST_TEST(o.max_tenant_bytes == 64u);
   BOOST_TEST(o.cold_start_lookback_ms.value() == 1500);
+  BOOST_TEST(o.max_rows_per_poll == 200000, "not a config key (yet): the default is kept");
+  BOOST_TEST(SourceOptions{}.max_rows_per_poll == 200000);
 }
 
 BOOST_AUTO_TEST_CASE(unreachable_database_is_a_failed_poll_not_a_throw) {
@@ -424,6 +427,85 @@ BOOST_AUTO_TEST_CASE(unreachable_database_is_a_failed_poll_not_a_throw) {
   BOOST_TEST(!r.report.error.empty());
   BOOST_TEST(std::holds_alternative<std::monostate>(r.batch));
   BOOST_TEST((s.cursors().receipts.ts == kMinMicros));
+}
+
+BOOST_AUTO_TEST_CASE(request_stop_before_a_poll_fails_it_without_io) {
+  config::Ledger l;
+  l.name = "down";
+  l.conn.dsn = "host=127.0.0.1 port=1 dbname=x user=x";   // would be a kConnect failure
+  l.conn.connect_timeout_ms = 2000;
+  LedgerSource s(l, SourceOptions{});
+  s.RequestStop();
+  s.RequestStop();   // idempotent; no connection: nothing to cancel
+  PollResult r = s.Poll();
+  BOOST_TEST(!r.report.success);
+  BOOST_TEST(r.report.error == "stopped");
+  BOOST_TEST(r.report.errors[static_cast<int>(ErrorKind::kQuery)] == 1u);
+  BOOST_TEST(r.report.errors[static_cast<int>(ErrorKind::kConnect)] == 0u, "no connect attempted");
+  BOOST_TEST(!r.more);
+  BOOST_TEST(s.last_error() == "stopped");
+  s.ClearStop();
+  r = s.Poll();
+  BOOST_TEST(r.report.errors[static_cast<int>(ErrorKind::kConnect)] == 1u, r.report.error);
+
+  config::TraceStore t;
+  t.name = "traces";
+  t.conn.dsn = l.conn.dsn;
+  TraceSource ts(t, SourceOptions{});
+  ts.RequestStop();
+  BOOST_TEST(ts.Poll().report.error == "stopped");
+  ts.ClearStop();
+  BOOST_TEST(ts.Poll().report.errors[static_cast<int>(ErrorKind::kConnect)] == 1u);
+
+  config::Flags f;
+  f.kind = config::FlagsKind::kSql;
+  f.conn.dsn = l.conn.dsn;
+  f.query = "SELECT 1";
+  FlagsSqlSource fs(f, SourceOptions{});
+  fs.RequestStop();
+  BOOST_TEST(fs.Poll().report.error == "stopped");
+  fs.ClearStop();
+  BOOST_TEST(fs.Poll().report.errors[static_cast<int>(ErrorKind::kConnect)] == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(default_source_controls_are_no_ops) {
+  // FlagsFileSource has no query to stop or bound: the Source defaults.
+  TempDir dir;
+  config::Flags f;
+  f.kind = config::FlagsKind::kFile;
+  f.file = dir.Write("flags.spec", "acme: {x: 5}\n").string();
+  FlagsFileSource s(f, SourceOptions{});
+  Source& base = s;
+  base.RequestStop();
+  base.SetReadLimit(0);
+  PollResult r = s.Poll();
+  BOOST_TEST(r.report.success, r.report.error);
+  BOOST_TEST(std::get<FlagsBatch>(r.batch).flags.size() == 1u);
+  base.ClearStop();
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(stream)
+
+BOOST_AUTO_TEST_CASE(complete_upto_is_horizon_or_just_before_the_cursor) {
+  StreamCursor c;
+  c.ts = 1'000'000;
+  c.id = "r9";
+  BOOST_TEST(detail::CompleteUpto({12, true}, c, 5'000'000) == 5'000'000);
+  BOOST_TEST(detail::CompleteUpto({12, false}, c, 5'000'000) == 999'999);
+  BOOST_TEST(detail::CompleteUpto({0, true}, c, 5'000'000) == 5'000'000);
+}
+
+BOOST_AUTO_TEST_CASE(empty_cancel_handle) {
+  pq::CancelHandle h;
+  BOOST_TEST(!h);
+  std::string why;
+  BOOST_TEST(!h.Cancel(&why));
+  BOOST_TEST(!why.empty());
+  BOOST_TEST(!h.Cancel());
+  pq::CancelHandle moved = std::move(h);
+  BOOST_TEST(!moved);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
