@@ -221,7 +221,9 @@ void Exporter::PollOnce(source::Source* src, source::PollResult& r) {
       const auto c = l->cursors().anchored;
       engine_->SetAnchoredCursor(src->name(), {c.ts, c.id});
     }
-    engine_->RecordPoll(r.report);
+    // A poll cut short by shutdown or reload is not a source failure.
+    const bool stopped = !r.report.success && r.report.error == "stopped";
+    if (!stopped) engine_->RecordPoll(r.report);
   }
   {
     std::lock_guard<std::mutex> lock(wake_mu_);
