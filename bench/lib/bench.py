@@ -633,6 +633,8 @@ def size_table(sz):
     out = [head, "|" + "---|" * (1 + len(cols) + len(peers))]
     for label, get, _ in ROWS:
         vals = [get(ph[c]) for c in cols]
+        if all(v is None for v in vals):
+            continue   # a figure this run did not record
         rats = [ratio(get(ph[p]), get(ours)) if ours else None for p in peers]
         out.append(f"| {label} | " + " | ".join(fmt(v) for v in vals) + " | " +
                    " | ".join(fmt(r, 2) + ("×" if r is not None else "") for r in rats) + " |")
@@ -648,6 +650,8 @@ def growth_table(sizes):
     lab = f"{first['label']} → {last['label']}"
     out = [f"| metric ({lab}) | " + " | ".join(names) + " |", "|" + "---|" * (1 + len(names))]
     for label, get, _ in ROWS:
+        if all(get(next(p for p in sz["phases"] if p["phase"] == n)) is None for sz in (first, last) for n in names):
+            continue
         vals = []
         for n in names:
             a = get(next(p for p in first["phases"] if p["phase"] == n))
