@@ -222,7 +222,7 @@ void Exporter::PollOnce(source::Source* src, source::PollResult& r) {
       engine_->SetAnchoredCursor(src->name(), {c.ts, c.id});
     }
     // A poll cut short by shutdown or reload is not a source failure.
-    const bool stopped = !r.report.success && r.report.error == "stopped";
+    const bool stopped = !r.report.success && r.report.error == source::kStoppedError;
     if (!stopped) engine_->RecordPoll(r.report);
   }
   {

@@ -34,6 +34,10 @@ struct TraceCursors {
 
 using Batch = std::variant<std::monostate, LedgerBatch, TraceBatch, FlagsBatch>;
 
+// PollReport::error of a poll cut short by RequestStop(): shutdown or reload,
+// not a failure of the source.
+inline constexpr const char* kStoppedError = "stopped";
+
 struct PollResult {
   PollReport report;   // always filled
   Batch batch;         // monostate when the poll failed before producing data

@@ -39,7 +39,7 @@ class SourceLog {
 };
 
 // The message of a poll aborted by Source::RequestStop().
-inline constexpr const char* kStoppedMessage = "stopped";
+inline constexpr const char* kStoppedMessage = kStoppedError;
 
 // One connection, opened on first use and after a connection failure. The
 // password is re-read at every connect, so a rotated password file is used.
