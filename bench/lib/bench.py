@@ -31,6 +31,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -203,6 +204,35 @@ def proc_status_kb(pid, key):
     return None
 
 
+class MemSampler:
+    """Samples RssAnon and VmRSS of a process every `period` s in a thread: the kernel keeps a
+    high-water mark only for the total (VmHWM), not for the anonymous (private) part."""
+
+    def __init__(self, pid, period=0.02):
+        self.pid, self.period = pid, period
+        self.peak_anon_kb = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                a = proc_status_kb(self.pid, "RssAnon")
+            except OSError:
+                return
+            if a is not None:
+                self.peak_anon_kb = max(self.peak_anon_kb, a)
+                self.samples += 1
+            self._stop.wait(self.period)
+
+    def stop(self):
+        self._stop.set()
+        self._t.join()
+        return self.peak_anon_kb
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return float(f.read().split()[0])
@@ -337,10 +367,13 @@ def ours_config(pg, args, wd, per_tenant, role, window="1h"):
     lines = [f"poll_interval: {args.interval}s", "coverage:", f"  window: {window}", "  grace: 2m", "histogram:",
              f"  anchor_latency_per_tenant: {'true' if per_tenant else 'false'}", "ledgers:"]
     for name, region, db in REGIONS:
-        lines += [f"  - name: {name}", f"    region: {region}", f'    dsn: "{pg.dsn(db, role)}"',
-                  f"    batch_size: {args.batch_size}"]
-    lines += ["trace_stores:", "  - name: traces", "    kind: postgres", f'    dsn: "{pg.dsn("traces", role)}"',
-              f"    batch_size: {args.batch_size}", "flags:", f"  file: {os.path.join(wd, 'flags.spec')}"]
+        lines += [f"  - name: {name}", f"    region: {region}", f'    dsn: "{pg.dsn(db, role)}"']
+        if args.batch_size:
+            lines.append(f"    batch_size: {args.batch_size}")
+    lines += ["trace_stores:", "  - name: traces", "    kind: postgres", f'    dsn: "{pg.dsn("traces", role)}"']
+    if args.batch_size:
+        lines.append(f"    batch_size: {args.batch_size}")
+    lines += ["flags:", f"  file: {os.path.join(wd, 'flags.spec')}"]
     path = os.path.join(wd, f"{role}.yml")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -364,7 +397,7 @@ def wait_for(pred, timeout, what, interval=0.25):
 POLL_OK = re.compile(r"poll ok source=(\S+) rows=(\d+) duration_s=([\d.]+)")
 
 
-def measure_common(pg, args, role, pid, url, prefixes, cycles_fn, result, extra_wait=None):
+def measure_common(pg, args, role, pid, url, prefixes, cycles_fn, result, extra_wait=None, sampler=None):
     """After warm-up: reset stats, run until >= args.cycles cycles, read DB time and CPU; then
     exposition, wrk, memory."""
     pg.reset_stats(role)
@@ -407,6 +440,8 @@ def measure_common(pg, args, role, pid, url, prefixes, cycles_fn, result, extra_
         result["wrk_gzip"] = run_wrk(url, args, gz=True)
     result["hwm_kb"] = proc_status_kb(pid, "VmHWM")
     result["rss_kb_end"] = proc_status_kb(pid, "VmRSS")
+    if sampler is not None:
+        result["peak_anon_kb"] = sampler.peak_anon_kb
 
 
 def phase_ours(pg, args, wd, per_tenant):
@@ -422,6 +457,7 @@ def phase_ours(pg, args, wd, per_tenant):
                      "--log.level=debug"], logf)
     url = f"http://127.0.0.1:{port}/metrics"
     result = {"phase": name, "pid": p.pid}
+    sampler = MemSampler(p.pid)
     try:
         n_sources = len(REGIONS) + 1
 
@@ -446,7 +482,7 @@ def phase_ours(pg, args, wd, per_tenant):
         def cycles(st):
             clock = [s for s in st if "clock_timestamp()" in s["query"]]
             return sum(s["calls"] for s in clock) / n_sources
-        measure_common(pg, args, role, p.pid, url, BUSINESS, cycles, result)
+        measure_common(pg, args, role, p.pid, url, BUSINESS, cycles, result, sampler=sampler)
         with open(logf, errors="replace") as f:
             polls = [(m.group(1), int(m.group(2)), float(m.group(3))) for m in POLL_OK.finditer(f.read())]
         steady = [x for x in polls[n_sources + 1:] if x[0] != "flags"]
@@ -454,6 +490,7 @@ def phase_ours(pg, args, wd, per_tenant):
             result["steady_poll_rows_mean"] = sum(x[1] for x in steady) / len(steady) * n_sources
             result["steady_poll_duration_s_mean"] = sum(x[2] for x in steady) / len(steady)
     finally:
+        sampler.stop()
         result["exit"] = stop(p)
     return result
 
@@ -470,6 +507,7 @@ def phase_sql_exporter(pg, args, wd):
                                "-web.listen-address", f"127.0.0.1:{port}"], os.path.join(wd, "sql-exporter.log"), env)
     url = f"http://127.0.0.1:{port}/metrics"
     result = {"phase": "sql-exporter", "pid": p.pid}
+    sampler = MemSampler(p.pid)
     try:
         wait_for(lambda: b"sql_ledger_anchor_latency_ms{" in http_get(url)[2]
                  and b"sql_attest_divergence_count{" in http_get(url)[2], args.peer_timeout, "sql-exporter first run", 0.2)
@@ -478,10 +516,11 @@ def phase_sql_exporter(pg, args, wd):
         def cycles(st):
             # Every query runs once per job run; count the slowest-growing one.
             return _peer_cycles(st)
-        measure_common(pg, args, role, p.pid, url, ("sql_",), cycles, result)
+        measure_common(pg, args, role, p.pid, url, ("sql_",), cycles, result, sampler=sampler)
         result["exposition"]["business_series"] = result["exposition"]["business_series"] - \
             _count_prefix(url, "sql_exporter_")
     finally:
+        sampler.stop()
         result["exit"] = stop(p)
     return result
 
@@ -613,6 +652,8 @@ ROWS = [
     ("/metrics p50 ms gzip", lambda r: (r.get("wrk_gzip") or {}).get("p50_ms"), "peer/ours"),
     ("/metrics p99 ms gzip", lambda r: (r.get("wrk_gzip") or {}).get("p99_ms"), "peer/ours"),
     ("peak RSS VmHWM (MiB)", lambda r: r["hwm_kb"] / 1024 if r.get("hwm_kb") else None, "peer/ours"),
+    ("peak anonymous RSS, sampled every 20 ms (MiB)", lambda r: r["peak_anon_kb"] / 1024 if r.get("peak_anon_kb") else None,
+     "peer/ours"),
     ("steady RSS VmRSS (MiB)", lambda r: r["rss_kb_steady"] / 1024 if r.get("rss_kb_steady") else None, "peer/ours"),
     ("… of which anonymous RssAnon (MiB)", lambda r: r["rss_anon_kb_steady"] / 1024 if r.get("rss_anon_kb_steady") else None,
      "peer/ours"),
@@ -757,7 +798,8 @@ def main():
     ap.add_argument("--rate", type=int, default=100, help="live tail, operations per second (default 100)")
     ap.add_argument("--interval", type=int, default=5, help="poll / job / scrape interval, seconds (default 5)")
     ap.add_argument("--cycles", type=int, default=10, help="poll cycles measured per phase (default 10)")
-    ap.add_argument("--batch-size", type=int, default=50000, help="provledger_exporter batch_size")
+    ap.add_argument("--batch-size", type=int, default=None,
+                    help="provledger_exporter batch_size (default: not set, the exporter's default)")
     ap.add_argument("--wrk-duration", type=int, default=10)
     ap.add_argument("--wrk-connections", type=int, default=8)
     ap.add_argument("--wrk-threads", type=int, default=1)
