@@ -1,10 +1,14 @@
 #include "decode/decode.hh"
 
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
-#include <nlohmann/json.hpp>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "decode/utf8.hh"
 
@@ -46,127 +50,582 @@ std::string CheckMicros(const Field& f, std::string_view column, Micros* out) {
   return {};
 }
 
-// Streams the body through nlohmann's SAX parser: no DOM is built, and only
-// the top-level string fields a v2 receipt must carry are kept.
+// Validates a receipt body in place and keeps views of the top-level string
+// fields a v2 receipt must carry; only such a field whose JSON string holds
+// escapes is copied (unescaped). No tokens are built, nothing is allocated for
+// a body nested at most 15 deep with no escaped watched field.
+//
+// It accepts exactly what nlohmann::json::sax_parse (strict, no comments) with
+// the previous SAX handler accepted, and reports the same outcomes:
+// - JSON per RFC 8259: whitespace is space, tab, CR, LF; strings without raw
+//   control characters (< 0x20), escapes \" \\ \/ \b \f \n \r \t \uXXXX with
+//   surrogates paired (high then low), well-formed UTF-8 content; numbers
+//   -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?; literals true false null;
+//   nothing but whitespace after the value, up to the end or up to a NUL
+//   byte (nlohmann's end-of-input token: "{}\0junk" is accepted; a body that
+//   went through DecodeReceipt has no NUL bytes);
+// - a UTF-8 byte order mark at the very start is skipped;
+// - a number whose double value is infinite (e.g. 1e400) is an error (nlohmann
+//   converts every non-int64/uint64 number with strtod and refuses infinity);
+// - nesting depth is unbounded (nlohmann's parser is iterative too); the
+//   container stack costs one byte per level;
+// - the kind of the top-level value is judged on its first token, as the SAX
+//   handler did: "[..." is "an array" even when what follows is not JSON;
+// - one of kFields given twice as a top-level key stops the scan at that key
+//   ("appears twice"), whatever follows, for v1 bodies as well.
 class BodyScanner {
  public:
   static constexpr std::array<std::string_view, 7> kFields = {
       "schema", "receipt_id", "tenant_id", "op_id", "policy_version", "kid", "region"};
 
-  using json = nlohmann::json;
-
-  bool null() { return Scalar(); }
-  bool boolean(bool) { return Scalar(); }
-  bool number_integer(json::number_integer_t) { return Scalar(); }
-  bool number_unsigned(json::number_unsigned_t) { return Scalar(); }
-  bool number_float(json::number_float_t, const std::string&) { return Scalar(); }
-  bool binary(json::binary_t&) { return Scalar(); }
-  bool string(std::string& val) {
-    if (!First("string")) return false;
-    if (depth_ == 1 && pending_ >= 0) {
-      values_[static_cast<std::size_t>(pending_)] = std::move(val);
-      state_[static_cast<std::size_t>(pending_)] = kString;
-    }
-    pending_ = -1;
-    return true;
-  }
-  bool start_object(std::size_t) {
-    if (!First("object")) return false;
-    Container();
-    ++depth_;
-    return true;
-  }
-  bool end_object() {
-    --depth_;
-    return true;
-  }
-  bool start_array(std::size_t) {
-    if (!First("array")) return false;
-    Container();
-    ++depth_;
-    return true;
-  }
-  bool end_array() {
-    --depth_;
-    return true;
-  }
-  bool key(std::string& k) {
-    pending_ = -1;
-    if (depth_ != 1) return true;
-    for (std::size_t i = 0; i < kFields.size(); ++i) {
-      if (k == kFields[i]) {
-        if (state_[i] != kAbsent) {
-          duplicate_ = static_cast<int>(i);
-          return false;
-        }
-        state_[i] = kOther;
-        pending_ = static_cast<int>(i);
-        break;
-      }
-    }
-    return true;
-  }
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) {
-    error_ = "body is not valid JSON (byte " + std::to_string(position) + "): " +
-             Printable(ex.what(), 160);
-    return false;
-  }
-
-  // Runs the scan; "" when the body is a JSON object.
+  // Runs the scan; "" when the body is a JSON object without a duplicated
+  // watched field.
   std::string Scan(std::string_view body) {
-    const bool ok = json::sax_parse(body.begin(), body.end(), this);
-    if (not_object_) return "body is a JSON " + std::string(first_kind_) + ", not an object";
-    if (duplicate_ >= 0) return "body field \"" + std::string(kFields[static_cast<std::size_t>(duplicate_)]) + "\" appears twice";
-    if (!ok) return error_.empty() ? std::string("body is not valid JSON") : error_;
-    return {};
+    begin_ = p_ = reinterpret_cast<const Byte*>(body.data());
+    end_ = p_ + body.size();
+    if (p_ < end_ && *p_ == 0xEF) {
+      if (end_ - p_ < 3 || p_[1] != 0xBB || p_[2] != 0xBF) {
+        Fail(p_, "invalid BOM; must be 0xEF 0xBB 0xBF if given");
+        return error_;
+      }
+      p_ += 3;
+    }
+    SkipWs();
+    if (p_ == end_) {
+      Fail(p_, "unexpected end of input; expected '[', '{', or a literal");
+      return error_;
+    }
+    switch (*p_) {
+      case '{':
+        break;
+      case '[':
+        return NotObject("array");
+      case '"': {
+        bool escaped = false;
+        if (!String(&escaped)) return error_;
+        return NotObject("string");
+      }
+      default:
+        if (!Scalar()) return error_;
+        return NotObject("scalar (number, boolean or null)");
+    }
+    return Object();
   }
 
   // "" when field i is a string equal to `want`.
   std::string Expect(std::size_t i, std::string_view want) const {
+    if (state_[i] == kString && values_[i] == want) return {};
     const std::string name(kFields[i]);
     if (state_[i] == kAbsent) return "v2 body lacks field \"" + name + "\"";
     if (state_[i] != kString) return "v2 body field \"" + name + "\" is not a string";
-    if (values_[i] != want) {
-      return "v2 body field \"" + name + "\" is \"" + Printable(values_[i]) +
-             "\", expected \"" + Printable(want) + "\"";
-    }
-    return {};
+    return "v2 body field \"" + name + "\" is \"" + Printable(values_[i]) +
+           "\", expected \"" + Printable(want) + "\"";
   }
 
  private:
-  enum State { kAbsent, kOther, kString };
+  using Byte = unsigned char;
+  enum State : unsigned char { kAbsent, kOther, kString };
 
-  // Records the kind of the top-level value; refuses anything but an object.
-  bool First(const char* kind) {
-    if (seen_first_) return true;
-    seen_first_ = true;
-    first_kind_ = kind;
-    if (std::string_view(kind) != "object") {
-      not_object_ = true;
-      return false;
+  static constexpr int Index(std::string_view name) {
+    for (std::size_t i = 0; i < kFields.size(); ++i) {
+      if (kFields[i] == name) return static_cast<int>(i);
     }
-    return true;
+    return -1;
   }
-  bool Scalar() {
-    if (!seen_first_) return First("scalar (number, boolean or null)");
-    pending_ = -1;   // a non-string value of a watched field leaves it kOther
-    return true;
-  }
-  void Container() {
-    if (!seen_first_) return;
-    pending_ = -1;
+  // Index of a watched top-level key, or -1.
+  static int FieldIndex(std::string_view k) {
+    switch (k.size()) {
+      case 3: return k == "kid" ? Index("kid") : -1;
+      case 5: return k == "op_id" ? Index("op_id") : -1;
+      case 6:
+        if (k == "schema") return Index("schema");
+        return k == "region" ? Index("region") : -1;
+      case 9: return k == "tenant_id" ? Index("tenant_id") : -1;
+      case 10: return k == "receipt_id" ? Index("receipt_id") : -1;
+      case 14: return k == "policy_version" ? Index("policy_version") : -1;
+      default: return -1;
+    }
   }
 
-  int depth_ = 0;
-  int pending_ = -1;
-  int duplicate_ = -1;
-  bool seen_first_ = false;
-  bool not_object_ = false;
-  const char* first_kind_ = "";
-  std::array<State, kFields.size()> state_{};
-  std::array<std::string, kFields.size()> values_;
+  static std::string NotObject(const char* kind) {
+    return "body is a JSON " + std::string(kind) + ", not an object";
+  }
+
+  // Records why the body is not JSON; always returns false.
+  bool Fail(const Byte* at, const char* what) {
+    const std::size_t left = static_cast<std::size_t>(end_ - at);
+    error_ = "body is not valid JSON (byte " + std::to_string(at - begin_) + "): " + what;
+    if (left == 0) {
+      error_ += " at end of input";
+    } else {
+      error_ += " near \"";
+      error_ += Printable(std::string_view(reinterpret_cast<const char*>(at), left < 16 ? left : 16));
+      error_ += '"';
+    }
+    return false;
+  }
+
+  void SkipWs() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+
+  static bool IsDigit(Byte c) { return c >= '0' && c <= '9'; }
+
+  // The body of the top-level object; p_ is at its '{'.
+  std::string Object() {
+    ++p_;
+    stack_.assign(1, '{');
+    int pending = -1;   // watched field whose value comes next, at depth 1
+
+  object_start:
+    SkipWs();
+    if (p_ < end_ && *p_ == '}') {
+      ++p_;
+      stack_.pop_back();
+      goto value_done;
+    }
+
+  key:
+    if (p_ == end_ || *p_ != '"') {
+      Fail(p_, "expected a string (object key)");
+      return error_;
+    }
+    {
+      const Byte* k0 = p_ + 1;
+      bool escaped = false;
+      if (!String(&escaped)) return error_;
+      if (stack_.size() == 1) {
+        std::string_view k(reinterpret_cast<const char*>(k0), static_cast<std::size_t>(p_ - 1 - k0));
+        if (escaped) {
+          Unescape(k, &key_scratch_);
+          k = key_scratch_;
+        }
+        const int i = FieldIndex(k);
+        if (i >= 0) {
+          const auto u = static_cast<std::size_t>(i);
+          if (state_[u] != kAbsent) return "body field \"" + std::string(kFields[u]) + "\" appears twice";
+          state_[u] = kOther;
+          pending = i;
+        }
+      }
+    }
+    SkipWs();
+    if (p_ == end_ || *p_ != ':') {
+      Fail(p_, "expected ':' after an object key");
+      return error_;
+    }
+    ++p_;
+
+  value:
+    SkipWs();
+    if (p_ == end_) {
+      Fail(p_, "unexpected end of input; expected a value");
+      return error_;
+    }
+    switch (*p_) {
+      case '{':
+        ++p_;
+        stack_.push_back('{');
+        pending = -1;
+        goto object_start;
+      case '[':
+        ++p_;
+        stack_.push_back('[');
+        pending = -1;
+        SkipWs();
+        if (p_ < end_ && *p_ == ']') {
+          ++p_;
+          stack_.pop_back();
+          goto value_done;
+        }
+        goto value;
+      case '"': {
+        const Byte* s0 = p_ + 1;
+        bool escaped = false;
+        if (!String(&escaped)) return error_;
+        if (pending >= 0) {   // a watched field's value at depth 1
+          const auto u = static_cast<std::size_t>(pending);
+          std::string_view v(reinterpret_cast<const char*>(s0), static_cast<std::size_t>(p_ - 1 - s0));
+          if (escaped) {
+            Unescape(v, &owned_[u]);
+            v = owned_[u];
+          }
+          values_[u] = v;
+          state_[u] = kString;
+        }
+        break;
+      }
+      default:
+        if (!Scalar()) return error_;
+    }
+
+  value_done:
+    pending = -1;
+    SkipWs();
+    if (stack_.empty()) {
+      // nlohmann's lexer takes a NUL byte between tokens for the end of the
+      // input: whatever follows one after the object is ignored.
+      if (p_ != end_ && *p_ != '\0') {
+        Fail(p_, "expected end of input after the object");
+        return error_;
+      }
+      return {};
+    }
+    if (p_ == end_) {
+      Fail(p_, stack_.back() == '[' ? "unexpected end of input; expected ',' or ']'"
+                                    : "unexpected end of input; expected ',' or '}'");
+      return error_;
+    }
+    if (stack_.back() == '[') {
+      if (*p_ == ',') {
+        ++p_;
+        goto value;
+      }
+      if (*p_ == ']') {
+        ++p_;
+        stack_.pop_back();
+        goto value_done;
+      }
+      Fail(p_, "expected ',' or ']'");
+      return error_;
+    }
+    if (*p_ == ',') {
+      ++p_;
+      SkipWs();
+      goto key;
+    }
+    if (*p_ == '}') {
+      ++p_;
+      stack_.pop_back();
+      goto value_done;
+    }
+    Fail(p_, "expected ',' or '}'");
+    return error_;
+  }
+
+  // Bytes of `w` (8 input bytes, little-endian load) that end the plain run
+  // of a string: '"', '\\', < 0x20 or >= 0x80. The lowest flagged byte is
+  // exact; flags above it may be spurious (borrows), which only costs a
+  // byte-wise look.
+  static std::uint64_t SpecialBytes(std::uint64_t w) {
+    constexpr std::uint64_t k01 = 0x0101010101010101ULL;
+    constexpr std::uint64_t k80 = 0x8080808080808080ULL;
+    const std::uint64_t q = w ^ (k01 * '"');
+    const std::uint64_t b = w ^ (k01 * '\\');
+    return (((q - k01) & ~q) | ((b - k01) & ~b) | ((w - k01 * 0x20) & ~w) | w) & k80;
+  }
+
+  // Skips plain string bytes from p: returns the first byte that is '"',
+  // '\\', < 0x20 or >= 0x80, or a point fewer than 8 bytes before the end.
+  const Byte* SkipPlain(const Byte* p) const {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i space = _mm_set1_epi8(0x20);
+    while (end_ - p >= 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      // Signed: bytes >= 0x80 are negative, so "< 0x20" also flags them.
+      const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                       _mm_cmplt_epi8(v, space));
+      const int mask = _mm_movemask_epi8(hit);
+      if (mask != 0) return p + __builtin_ctz(static_cast<unsigned>(mask));
+      p += 16;
+    }
+#endif
+    if constexpr (std::endian::native == std::endian::little) {
+      while (end_ - p >= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        const std::uint64_t special = SpecialBytes(w);
+        if (special != 0) return p + (__builtin_ctzll(special) >> 3);
+        p += 8;
+      }
+    }
+    return p;
+  }
+
+  // A JSON string; p_ at its opening quote, left after the closing quote.
+  // *escaped is set when it holds a backslash escape.
+  bool String(bool* escaped) {
+    const Byte* p = p_ + 1;
+    for (;;) {
+      p = SkipPlain(p);
+      if (p == end_) return Fail(p, "unterminated string");
+      const Byte c = *p;
+      if (c == '"') {
+        p_ = p + 1;
+        return true;
+      }
+      if (c == '\\') {
+        *escaped = true;
+        p_ = p + 1;
+        if (!Escape()) return false;
+        p = p_;
+      } else if (c < 0x20) {
+        return Fail(p, "control character in a string must be escaped");
+      } else if (c >= 0x80) {
+        p_ = p;
+        if (!Utf8()) return false;
+        p = p_;
+      } else {
+        ++p;
+      }
+    }
+  }
+
+  // Four hex digits at p_ -> *cp.
+  bool Hex4(std::uint32_t* cp) {
+    if (end_ - p_ < 4) return Fail(p_, "'\\u' must be followed by 4 hex digits");
+    std::uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) {
+      const Byte c = p_[i];
+      std::uint32_t d;
+      if (c >= '0' && c <= '9') d = c - '0';
+      else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+      else return Fail(p_, "'\\u' must be followed by 4 hex digits");
+      v = (v << 4) | d;
+    }
+    p_ += 4;
+    *cp = v;
+    return true;
+  }
+
+  // An escape; p_ at the byte after the backslash.
+  bool Escape() {
+    if (p_ == end_) return Fail(p_, "unterminated string");
+    switch (*p_) {
+      case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+        ++p_;
+        return true;
+      case 'u': {
+        ++p_;
+        std::uint32_t cp = 0;
+        if (!Hex4(&cp)) return false;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') {
+            return Fail(p_, "surrogate U+D800..U+DBFF must be followed by U+DC00..U+DFFF");
+          }
+          p_ += 2;
+          std::uint32_t lo = 0;
+          if (!Hex4(&lo)) return false;
+          if (lo < 0xDC00 || lo > 0xDFFF) {
+            return Fail(p_ - 6, "surrogate U+D800..U+DBFF must be followed by U+DC00..U+DFFF");
+          }
+        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+          return Fail(p_ - 6, "surrogate U+DC00..U+DFFF must follow U+D800..U+DBFF");
+        }
+        return true;
+      }
+      default:
+        return Fail(p_ - 1, "invalid string escape");
+    }
+  }
+
+  // One UTF-8 sequence (RFC 3629) at p_, whose lead byte is >= 0x80.
+  bool Utf8() {
+    const Byte c = *p_;
+    int n;
+    Byte lo = 0x80, hi = 0xBF;   // range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0) lo = 0xA0;        // no overlong
+      else if (c == 0xED) hi = 0x9F;   // no surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0) lo = 0x90;        // no overlong
+      else if (c == 0xF4) hi = 0x8F;   // nothing above U+10FFFF
+    } else {
+      return Fail(p_, "invalid UTF-8 byte in a string");
+    }
+    if (end_ - p_ <= n) return Fail(p_, "truncated UTF-8 sequence in a string");
+    if (p_[1] < lo || p_[1] > hi) return Fail(p_, "invalid UTF-8 sequence in a string");
+    for (int i = 2; i <= n; ++i) {
+      if ((p_[i] & 0xC0) != 0x80) return Fail(p_, "invalid UTF-8 sequence in a string");
+    }
+    p_ += n + 1;
+    return true;
+  }
+
+  // A number, true, false or null at p_ (which is not at the end).
+  bool Scalar() {
+    switch (*p_) {
+      case 't': return Literal("true");
+      case 'f': return Literal("false");
+      case 'n': return Literal("null");
+      case '-': case '0': case '1': case '2': case '3': case '4':
+      case '5': case '6': case '7': case '8': case '9':
+        return Number();
+      default:
+        return Fail(p_, "unexpected character; expected a value");
+    }
+  }
+
+  bool Literal(std::string_view word) {
+    if (static_cast<std::size_t>(end_ - p_) < word.size() ||
+        std::memcmp(p_, word.data(), word.size()) != 0) {
+      return Fail(p_, "invalid literal");
+    }
+    p_ += word.size();
+    return true;
+  }
+
+  bool Number() {
+    const Byte* const start = p_;
+    const Byte* p = p_;
+    if (*p == '-') ++p;
+    if (p == end_ || !IsDigit(*p)) return Fail(p, "invalid number; expected a digit after '-'");
+    bool int_zero = false;
+    std::int64_t int_digits = 0;
+    if (*p == '0') {
+      int_zero = true;
+      ++p;
+    } else {
+      const Byte* d0 = p;
+      while (p < end_ && IsDigit(*p)) ++p;
+      int_digits = p - d0;
+    }
+    std::int64_t frac_zeros = -1;   // zeros before the first non-zero fraction digit
+    bool exact = true;              // no fraction, no exponent
+    if (p < end_ && *p == '.') {
+      exact = false;
+      ++p;
+      const Byte* d0 = p;
+      while (p < end_ && IsDigit(*p)) ++p;
+      if (p == d0) return Fail(p, "invalid number; expected a digit after '.'");
+      if (int_zero) {
+        const Byte* q = d0;
+        while (q < p && *q == '0') ++q;
+        if (q < p) frac_zeros = q - d0;
+      }
+    }
+    std::int64_t exp = 0;
+    if (p < end_ && (*p == 'e' || *p == 'E')) {
+      exact = false;
+      ++p;
+      bool neg = false;
+      if (p < end_ && (*p == '+' || *p == '-')) {
+        neg = *p == '-';
+        ++p;
+      }
+      const Byte* d0 = p;
+      while (p < end_ && IsDigit(*p)) {
+        if (exp < 1000000000000000LL) exp = exp * 10 + (*p - '0');   // saturates
+        ++p;
+      }
+      if (p == d0) return Fail(p, "invalid number; expected a digit in the exponent");
+      if (neg) exp = -exp;
+    }
+    p_ = p;
+    // Finite unless the value is at least 1e308: decimal exponent of the
+    // leading significant digit.
+    if (exact && int_digits <= 308) return true;
+    std::int64_t mag;
+    if (!int_zero) {
+      mag = int_digits - 1 + exp;
+    } else if (frac_zeros >= 0) {
+      mag = exp - frac_zeros - 1;
+    } else {
+      return true;   // zero
+    }
+    if (mag < 308) return true;
+    if (mag == 308) {
+      double v = 0;
+      const auto r = std::from_chars(reinterpret_cast<const char*>(start),
+                                     reinterpret_cast<const char*>(p), v, std::chars_format::general);
+      if (r.ec == std::errc() && std::isfinite(v)) return true;
+    }
+    return Fail(start, "number overflow (not a finite double)");
+  }
+
+  static std::uint32_t HexAt(std::string_view s, std::size_t i) {
+    std::uint32_t v = 0;
+    for (std::size_t j = i; j < i + 4; ++j) {
+      const char c = s[j];
+      const std::uint32_t d = c <= '9' ? static_cast<std::uint32_t>(c - '0')
+                                       : static_cast<std::uint32_t>((c | 0x20) - 'a' + 10);
+      v = (v << 4) | d;
+    }
+    return v;
+  }
+
+  // The content of a string String() accepted, with its escapes resolved.
+  static void Unescape(std::string_view raw, std::string* out) {
+    out->clear();
+    out->reserve(raw.size());
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      const char c = raw[i];
+      if (c != '\\') {
+        out->push_back(c);
+        continue;
+      }
+      const char e = raw[++i];
+      switch (e) {
+        case 'b': out->push_back('\b'); break;
+        case 'f': out->push_back('\f'); break;
+        case 'n': out->push_back('\n'); break;
+        case 'r': out->push_back('\r'); break;
+        case 't': out->push_back('\t'); break;
+        case 'u': {
+          std::uint32_t cp = HexAt(raw, i + 1);
+          i += 4;
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            const std::uint32_t lo = HexAt(raw, i + 3);   // after "\u"
+            i += 6;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          }
+          if (cp < 0x80) {
+            out->push_back(static_cast<char>(cp));
+          } else if (cp < 0x800) {
+            out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+            out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+          } else if (cp < 0x10000) {
+            out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+            out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+            out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+          } else {
+            out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+            out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+            out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+            out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+          }
+          break;
+        }
+        default: out->push_back(e); break;   // '"', '\\', '/'
+      }
+    }
+  }
+
+  const Byte* begin_ = nullptr;
+  const Byte* p_ = nullptr;
+  const Byte* end_ = nullptr;
   std::string error_;
+  std::string stack_;          // '{' or '[' per open container
+  std::string key_scratch_;    // an escaped top-level key, unescaped
+  std::array<State, kFields.size()> state_{};
+  std::array<std::string_view, kFields.size()> values_{};
+  std::array<std::string, kFields.size()> owned_;   // unescaped values
 };
+
+// The value of the 8 ASCII digits at p (little-endian load), or false when
+// one of them is not a digit. The SWAR steps of simdjson's
+// parse_eight_digits_unrolled.
+bool EightDigits(const char* p, std::uint64_t* out) {
+  std::uint64_t w;
+  std::memcpy(&w, p, 8);
+  if ((((w & 0xF0F0F0F0F0F0F0F0ULL) | (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4))) !=
+      0x3333333333333333ULL) {
+    return false;
+  }
+  w -= 0x3030303030303030ULL;
+  w = (w * 10) + (w >> 8);
+  w = (((w & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+       (((w >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >> 32;
+  *out = w;
+  return true;
+}
 
 }  // namespace
 
@@ -182,10 +641,34 @@ std::string ValidateTenant(std::string_view name, std::size_t max_bytes) {
 }
 
 std::optional<std::int64_t> ParseInt64(std::string_view s) {
-  std::int64_t v = 0;
   const char* b = s.data();
   const char* e = b + s.size();
   if (b == e) return std::nullopt;
+  // Fast path, same rules as std::from_chars: an optional '-' then 1..18
+  // digits cannot overflow (10^18 - 1 < 2^63).
+  {
+    const bool neg = *b == '-';
+    const char* d = b + (neg ? 1 : 0);
+    if (d < e && e - d <= 18) {
+      std::uint64_t u = 0;
+      const char* q = d;
+      if constexpr (std::endian::native == std::endian::little) {
+        for (; e - q >= 8; q += 8) {
+          std::uint64_t chunk;
+          if (!EightDigits(q, &chunk)) return std::nullopt;
+          u = u * 100000000 + chunk;
+        }
+      }
+      for (; q < e; ++q) {
+        const auto digit = static_cast<unsigned>(static_cast<unsigned char>(*q) - '0');
+        if (digit > 9) return std::nullopt;
+        u = u * 10 + digit;
+      }
+      const auto v = static_cast<std::int64_t>(u);
+      return neg ? -v : v;
+    }
+  }
+  std::int64_t v = 0;
   auto [p, ec] = std::from_chars(b, e, v);
   if (ec != std::errc() || p != e) return std::nullopt;
   return v;

@@ -93,7 +93,12 @@ struct ReceiptColumns {
 Decoded<ReceiptRow> DecodeReceipt(const ReceiptColumns& c, const Limits& limits);
 
 // Checks a receipt body against its version and columns; "" when it is good.
-// Exposed for tests and tools; DecodeReceipt calls it.
+// Exposed for tests and tools; DecodeReceipt calls it. JSON is RFC 8259 as
+// nlohmann::json (which this check used before) reads it: a leading UTF-8
+// BOM is skipped, a number whose double value is infinite is refused, string
+// content must be well-formed UTF-8, nesting depth is unbounded (one byte of
+// memory per level), and a NUL byte after the top-level value ends the input.
+// In-place scan: no copies except of a v2 field whose JSON string has escapes.
 std::string CheckReceiptBody(int version, std::string_view body, const ReceiptRow& columns);
 
 // receipt_id, tenant_id, created_us, anchored_us
