@@ -10,11 +10,20 @@
 // histograms, allocator arenas):
 //
 //   engine_mem RATE   ->  {"rate":R,"window_ops":W,"pending_ops":P,"heap_in_use":H,...}
+//
+// With a second argument `structures` it also prints, on stderr, the heap of
+// each per-operation container (src/compute/flat_hash.hh, settled_window.hh;
+// the engine's own types, standalone, filled to the engine's final counts):
+// a cross-check of the byte accounting in bench/RESULTS.md.
 #include <malloc.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <queue>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "compute/engine.hh"
@@ -25,6 +34,73 @@ static std::size_t HeapInUse() {
   const auto m = mallinfo2();
   return m.uordblks + m.hblkhd;
 }
+
+namespace {
+
+struct Pending24 {   // the layout of Engine::PendingOp / ReceiptSeen (24 B)
+  std::int64_t a = 0;
+  std::uint64_t b = 0;
+  int c = 0;
+  int d = 0;
+};
+struct Fp16 {        // Engine::ReceiptFp
+  std::uint64_t fp = 0;
+  std::int64_t created = 0;
+};
+
+template <class F>
+std::size_t HeapOf(F&& fill) {
+  const std::size_t before = HeapInUse();
+  fill();
+  return HeapInUse() - before;
+}
+
+void PrintStructures(std::uint64_t window_ops, std::uint64_t pending_ops, std::uint64_t receipts) {
+  namespace pc = provledger::compute;
+  auto per = [](std::size_t bytes, std::uint64_t n) { return n ? static_cast<double>(bytes) / static_cast<double>(n) : 0.0; };
+  std::uint64_t k = 0x12345;
+  auto next = [&] { return k = k * 6364136223846793005ULL + 1442695040888963407ULL; };
+  {
+    pc::SettledWindow w;
+    const auto b = HeapOf([&] { for (std::uint64_t i = 0; i < window_ops; ++i) w.Push({static_cast<provledger::Micros>(i) * 10000, next(), static_cast<int>(i % 200), true}); });
+    std::fprintf(stderr, "window_ (SettledWindow, %llu): %zu B = %.1f B/op\n", static_cast<unsigned long long>(window_ops), b, per(b, window_ops));
+  }
+  {
+    pc::FlatSet64 s;
+    const auto b = HeapOf([&] { for (std::uint64_t i = 0; i < window_ops; ++i) s.insert(next()); });
+    std::fprintf(stderr, "window_keys_ (FlatSet64, capacity %zu): %zu B = %.1f B/op\n", s.capacity(), b, per(b, window_ops));
+  }
+  {
+    // Pending: the peak within a poll (one poll of new spans on top) sets the heap's vector capacity.
+    pc::FlatMap64<Pending24> m;
+    std::priority_queue<std::pair<std::int64_t, std::uint64_t>, std::vector<std::pair<std::int64_t, std::uint64_t>>, std::greater<>> h;
+    const auto b = HeapOf([&] {
+      for (std::uint64_t i = 0; i < pending_ops; ++i) {
+        const auto key = next();
+        m.try_emplace(key, Pending24{});
+        h.emplace(static_cast<std::int64_t>(i), key);
+      }
+    });
+    std::fprintf(stderr, "pending_ + pending_by_start_ (%llu, map capacity %zu): %zu B = %.1f B/pending op\n",
+                 static_cast<unsigned long long>(pending_ops), m.capacity(), b, per(b, pending_ops));
+  }
+  {
+    pc::FlatMap64<Fp16> by_op;
+    pc::FlatMap64<Pending24> by_id;
+    std::deque<std::tuple<std::int64_t, std::uint64_t, std::uint64_t>> order;
+    const auto b = HeapOf([&] {
+      for (std::uint64_t i = 0; i < receipts; ++i) {
+        by_op.try_emplace(next(), Fp16{});
+        by_id.try_emplace(next(), Pending24{});
+        order.emplace_back(0, 0, 0);
+      }
+    });
+    std::fprintf(stderr, "receipt maps + receipt_order_ (%llu, capacities %zu/%zu): %zu B = %.1f B/receipt\n",
+                 static_cast<unsigned long long>(receipts), by_op.capacity(), by_id.capacity(), b, per(b, receipts));
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using provledger::Micros;
@@ -108,15 +184,17 @@ int main(int argc, char** argv) {
     engine.Advance(t);
   }
   const auto snap = engine.MakeSnapshot(t0 + total);
+  const std::size_t receipts = engine.retained_receipts();
   std::uint64_t window_ops = 0;
   for (const auto& c : snap.coverage) window_ops += c.settled_in_window;
   late.clear();
   late.shrink_to_fit();
   const std::size_t heap = HeapInUse();
   std::printf("{\"rate\":%d,\"window_ops\":%llu,\"pending_ops\":%llu,\"heap_in_use\":%zu,\"heap_engine_empty\":%zu,"
-              "\"heap_process_start\":%zu,\"bytes_per_window_op_naive\":%.1f}\n",
+              "\"heap_process_start\":%zu,\"retained_receipts\":%zu,\"bytes_per_window_op_naive\":%.1f}\n",
               rate, static_cast<unsigned long long>(window_ops), static_cast<unsigned long long>(snap.pending_ops),
-              heap, heap_engine0, heap0,
+              heap, heap_engine0, heap0, receipts,
               static_cast<double>(heap - heap_engine0) / static_cast<double>(window_ops + snap.pending_ops));
+  if (argc > 2 && std::strcmp(argv[2], "structures") == 0) PrintStructures(window_ops, snap.pending_ops, receipts);
   return 0;
 }

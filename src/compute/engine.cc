@@ -106,10 +106,10 @@ void Engine::ApplyLedger(const LedgerBatch& batch) {
     // Receipts per operation (only needed to settle traced operations):
     // every distinct content hash, with the time it was created.
     if (have_traces_) {
-      auto [it, inserted] = receipt_fp_by_op_.emplace(op, ReceiptFp{fp, r.created_at});
+      auto [first, inserted] = receipt_fp_by_op_.try_emplace(op, ReceiptFp{fp, r.created_at});
       if (!inserted) {
-        if (it->second.fp == fp) {
-          it->second.created = std::min(it->second.created, r.created_at);
+        if (first->fp == fp) {
+          first->created = std::min(first->created, r.created_at);
         } else {
           bool known = false;
           auto range = extra_fps_by_op_.equal_range(op);
@@ -125,13 +125,10 @@ void Engine::ApplyLedger(const LedgerBatch& batch) {
     }
 
     // The same receipt_id in two ledgers with different content: counted once.
-    auto seen = receipt_by_id_.find(id);
-    if (seen == receipt_by_id_.end()) {
-      receipt_by_id_.emplace(id, ReceiptSeen{fp, r.created_at, src, tenant});
-    } else if (seen->second.ledger != src && seen->second.fp != fp) {
-      const Micros gap = r.created_at > seen->second.created ? r.created_at - seen->second.created
-                                                             : seen->second.created - r.created_at;
-      if (gap <= options_.grace) CountReceiptDivergence(id, std::max(r.created_at, seen->second.created), tenant);
+    auto [seen, first_copy] = receipt_by_id_.try_emplace(id, ReceiptSeen{fp, r.created_at, src, tenant});
+    if (!first_copy && seen->ledger != src && seen->fp != fp) {
+      const Micros gap = r.created_at > seen->created ? r.created_at - seen->created : seen->created - r.created_at;
+      if (gap <= options_.grace) CountReceiptDivergence(id, std::max(r.created_at, seen->created), tenant);
     }
     receipt_order_.emplace_back(r.created_at, op, id);
   }
@@ -175,11 +172,11 @@ void Engine::ApplyTrace(const TraceBatch& batch) {
     if (tenant < 0) continue;
     Tenant(tenant);
     const std::uint64_t op = OpKey(s.tenant, s.op_id);
-    if (window_keys_.count(op) != 0) continue;   // already settled: a re-read or a late extra span
-    if (auto it = pending_.find(op); it != pending_.end()) {
+    if (window_keys_.contains(op)) continue;   // already settled: a re-read or a late extra span
+    if (PendingOp* found = pending_.find(op)) {
       // One operation, several spans (written when each ends, so a long root
       // can come after its children): earliest start, first non-empty hash.
-      auto& p = it->second;
+      auto& p = *found;
       if (s.start < p.start) {
         p.start = s.start;
         pending_by_start_.emplace(s.start, op);   // the old heap entry is skipped when popped
@@ -197,7 +194,7 @@ void Engine::ApplyTrace(const TraceBatch& batch) {
     p.tenant = tenant;
     p.has_attested = !s.attested_hash.empty();
     p.attested_fp = p.has_attested ? Fingerprint(s.attested_hash) : 0;
-    pending_.emplace(op, p);
+    pending_.try_emplace(op, p);
     pending_by_start_.emplace(s.start, op);
   }
   auto& c = complete_upto_[static_cast<std::size_t>(src)];
@@ -268,8 +265,8 @@ void Engine::Settle(std::uint64_t op_key, const PendingOp& op) {
     with_receipt = true;
     matched = matched || !op.has_attested || r.fp == op.attested_fp;
   };
-  if (auto it = receipt_fp_by_op_.find(op_key); it != receipt_fp_by_op_.end()) {
-    consider(it->second);
+  if (const ReceiptFp* first = receipt_fp_by_op_.find(op_key)) {
+    consider(*first);
     auto range = extra_fps_by_op_.equal_range(op_key);
     for (auto e = range.first; e != range.second; ++e) consider(e->second);
   }
@@ -287,7 +284,7 @@ void Engine::Settle(std::uint64_t op_key, const PendingOp& op) {
   auto& t = Tenant(op.tenant);
   ++t.window_settled;
   if (with_receipt) ++t.window_with_receipt;
-  window_.push(WindowEntry{op.start, op_key, op.tenant, with_receipt});
+  window_.Push(SettledWindow::Entry{op.start, op_key, op.tenant, with_receipt});
   window_keys_.insert(op_key);
 }
 
@@ -331,20 +328,19 @@ void Engine::Advance(Micros now) {
     while (!pending_by_start_.empty() && pending_by_start_.top().first <= window_end_) {
       const auto [start, key] = pending_by_start_.top();
       pending_by_start_.pop();
-      auto it = pending_.find(key);
-      if (it == pending_.end() || it->second.start != start) continue;   // settled, or moved earlier
-      Settle(key, it->second);
-      pending_.erase(it);
+      const PendingOp* op = pending_.find(key);
+      if (op == nullptr || op->start != start) continue;   // settled, or moved earlier
+      Settle(key, *op);   // touches neither pending_ nor its pointers
+      pending_.erase(key);
     }
 
     const Micros window_start = window_end_ - options_.window;
-    while (!window_.empty() && window_.top().start <= window_start) {
-      const auto& w = window_.top();
+    while (!window_.empty() && window_.MinStart() <= window_start) {
+      const auto w = window_.PopMin();
       auto& t = Tenant(w.tenant);
       --t.window_settled;
       if (w.with_receipt) --t.window_with_receipt;
       window_keys_.erase(w.op_key);
-      window_.pop();
     }
   }
   Prune();
@@ -362,12 +358,12 @@ void Engine::Prune() {
   while (!receipt_order_.empty() && std::get<0>(receipt_order_.front()) < before) {
     const auto [created, op, id] = receipt_order_.front();
     receipt_order_.pop_front();
-    if (auto it = receipt_fp_by_op_.find(op); it != receipt_fp_by_op_.end() && it->second.created <= created) {
-      receipt_fp_by_op_.erase(it);
+    if (const ReceiptFp* first = receipt_fp_by_op_.find(op); first != nullptr && first->created <= created) {
+      receipt_fp_by_op_.erase(op);
       extra_fps_by_op_.erase(op);
     }
-    if (auto it = receipt_by_id_.find(id); it != receipt_by_id_.end() && it->second.created <= created) {
-      receipt_by_id_.erase(it);
+    if (const ReceiptSeen* seen = receipt_by_id_.find(id); seen != nullptr && seen->created <= created) {
+      receipt_by_id_.erase(id);
     }
   }
   // Counted cross-ledger divergences are kept as long as a restart could re-read them.
