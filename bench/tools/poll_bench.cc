@@ -6,10 +6,17 @@
 //   for each source: Poll() (fetch + decode), Engine::Apply*() (compute);
 //   then Engine::Advance(now), MakeSnapshot(now), RenderExposition().
 // Cursors start like the exporter's cold start: Engine::ReplayFrom(now).
+// Like the exporter, rows are streamed: each source gets a page sink
+// (Source::SetSink) that applies every page to the engine as it arrives, so
+// memory follows batch_size; the poll's final batch (horizons, queue depth,
+// proofs) is applied after Poll(). Compute time of the pages is timed inside
+// the sink and reported as apply_s (poll_s = Poll() minus that). After a poll
+// that read more than 10000 rows it calls malloc_trim(0) as the exporter does.
+// --collect: no sink (the whole poll in one batch, the pre-streaming path).
 //
 // Usage:
 //   poll_bench --config FILE [--cycles N] [--interval-ms MS] [--render-reps R]
-//              [--only poll|render]
+//              [--only poll|render] [--collect]
 // Output: one JSON object per cycle on stdout, then one "summary" object.
 // Units: seconds, bytes. heap_in_use is glibc mallinfo2() uordblks + hblkhd after the
 // cycle's batches are freed, i.e. the engine's retained state plus caches.
@@ -73,12 +80,13 @@ struct Args {
   int interval_ms = 0;
   int render_reps = 1;
   std::string only;
+  bool collect = false;
 };
 
 [[noreturn]] void Usage() {
   std::fprintf(stderr,
                "usage: poll_bench --config FILE [--cycles N] [--interval-ms MS] [--render-reps R] "
-               "[--only poll|render]\n");
+               "[--only poll|render] [--collect]\n");
   std::exit(2);
 }
 
@@ -95,6 +103,7 @@ Args Parse(int argc, char** argv) {
     else if (k == "--interval-ms") a.interval_ms = std::atoi(val().c_str());
     else if (k == "--render-reps") a.render_reps = std::atoi(val().c_str());
     else if (k == "--only") a.only = val();
+    else if (k == "--collect") a.collect = true;
     else Usage();
   }
   if (a.config.empty() || a.cycles < 1 || a.render_reps < 1) Usage();
@@ -131,6 +140,33 @@ int main(int argc, char** argv) {
       t->SetCursors(c);
     }
   }
+  // Page sink: apply each page now; counts and compute time per source.
+  std::uint64_t page_receipts = 0, page_anchored = 0, page_spans = 0;
+  double page_apply_s = 0;
+  auto apply = [&](const ps::Batch& batch) {
+    std::visit([&](const auto& b) {
+      using T = std::decay_t<decltype(b)>;
+      if constexpr (std::is_same_v<T, provledger::LedgerBatch>) {
+        page_receipts += b.receipts.size();
+        page_anchored += b.anchored.size();
+        engine.ApplyLedger(b);
+      } else if constexpr (std::is_same_v<T, provledger::TraceBatch>) {
+        page_spans += b.spans.size();
+        engine.ApplyTrace(b);
+      } else if constexpr (std::is_same_v<T, provledger::FlagsBatch>) {
+        engine.ApplyFlags(b);
+      }
+    }, batch);
+  };
+  if (!args.collect) {
+    for (auto& s : sources) {
+      s->SetSink([&](ps::Batch&& b) {
+        auto t = Clock::now();
+        apply(b);
+        page_apply_s += Since(t);
+      });
+    }
+  }
   const std::size_t heap0 = HeapInUse();
 
   double total_poll = 0, total_apply = 0, total_advance = 0, total_render = 0;
@@ -143,26 +179,18 @@ int main(int argc, char** argv) {
     double cyc_poll = 0, cyc_apply = 0;
     std::uint64_t cyc_receipts = 0, cyc_anchored = 0, cyc_spans = 0;
     for (std::size_t i = 0; i < sources.size(); ++i) {
+      page_receipts = page_anchored = page_spans = 0;
+      page_apply_s = 0;
       auto t0 = Clock::now();
       ps::PollResult r = sources[i]->Poll();
-      const double poll_s = Since(t0);
+      const double poll_s = Since(t0) - page_apply_s;
       auto t1 = Clock::now();
-      std::uint64_t nrec = 0, nanc = 0, nspan = 0;
-      std::visit([&](const auto& b) {
-        using T = std::decay_t<decltype(b)>;
-        if constexpr (std::is_same_v<T, provledger::LedgerBatch>) {
-          nrec = b.receipts.size();
-          nanc = b.anchored.size();
-          engine.ApplyLedger(b);
-        } else if constexpr (std::is_same_v<T, provledger::TraceBatch>) {
-          nspan = b.spans.size();
-          engine.ApplyTrace(b);
-        } else if constexpr (std::is_same_v<T, provledger::FlagsBatch>) {
-          engine.ApplyFlags(b);
-        }
-      }, r.batch);
+      apply(r.batch);
+      const std::uint64_t nrec = page_receipts, nanc = page_anchored, nspan = page_spans;
       engine.RecordPoll(r.report);
-      const double apply_s = Since(t1);
+      const double apply_s = Since(t1) + page_apply_s;
+      r.batch = {};
+      if (r.report.rows_read > 10000) malloc_trim(0);
       cyc_poll += poll_s;
       cyc_apply += apply_s;
       cyc_receipts += nrec;

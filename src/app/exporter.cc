@@ -1,5 +1,6 @@
 #include "app/exporter.hh"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -133,6 +134,9 @@ void Exporter::StartThreads(const Carried* carried) {
     Poller p;
     p.source = std::move(s);
     auto* raw = p.source.get();
+    // Pages go to the engine as they arrive: memory follows batch_size, not
+    // the rows of one (cold-start) poll.
+    raw->SetSink([this, raw](source::Batch&& page) { ApplyPage(raw, page); });
     p.thread = std::thread([this, raw, interval = cfg_.poll_interval_ms] { PollLoop(raw, interval); });
     pollers_.push_back(std::move(p));
   }
@@ -205,11 +209,34 @@ bool Exporter::SleepFor(std::chrono::milliseconds d) {
   return !wake_cv_.wait_for(lock, d, [this] { return stopping_; });
 }
 
+void Exporter::ApplyPage(source::Source* src, const source::Batch& page) {
+  // Called by src->Poll() on this source's poller thread, after the source
+  // committed its cursor past the page (cursors() include it). The rows and,
+  // for a ledger, the anchored cursor that covers exactly them are recorded
+  // under one lock: a state file written by the publisher (ExportState under
+  // engine_mu_) always has an anchored cursor that matches the applied
+  // latency observations, so a restart neither skips nor repeats any.
+  std::lock_guard<std::mutex> lock(engine_mu_);
+  std::visit(Overloaded{[](std::monostate) {}, [&](const LedgerBatch& b) { engine_->ApplyLedger(b); },
+                        [&](const TraceBatch& b) { engine_->ApplyTrace(b); },
+                        [&](const FlagsBatch& b) { engine_->ApplyFlags(b); }},
+             page);
+  if (auto* l = dynamic_cast<source::LedgerSource*>(src); l != nullptr) {
+    const auto c = l->cursors().anchored;
+    engine_->SetAnchoredCursor(src->name(), {c.ts, c.id});
+  }
+}
+
 void Exporter::PollOnce(source::Source* src, source::PollResult& r) {
   {
     std::lock_guard<std::mutex> lock(engine_mu_);
     src->SetReadLimit(engine_->ReadLimit(src->name(), NowMicros()));
   }
+  // With the sink set (StartThreads), the stream rows were applied page by
+  // page during Poll(); r.batch brings the horizons, queue depth and newest
+  // proof of a successful poll. A poll that failed or was stopped after some
+  // pages keeps them applied: the source's cursors are past them, and so is
+  // the anchored cursor recorded by ApplyPage.
   r = src->Poll();
   {
     std::lock_guard<std::mutex> lock(engine_mu_);
@@ -253,6 +280,12 @@ void Exporter::PollLoop(source::Source* src, std::int64_t interval_ms) {
       r.report.error = std::string("internal error: ") + e.what();
       spdlog::error("poll failed source={} error=\"{}\"", src->name(), e.what());
     }
+    // A big poll (cold start, catch-up) freed its pages' rows and PGresults;
+    // glibc keeps freed memory in its arenas (and the top of the heap) for
+    // reuse, so without this the resident size stays at the poll's peak.
+    // Steady polls read a few hundred rows and skip it (it walks every arena).
+    r.batch = {};
+    if (r.report.rows_read > kTrimAfterRows) malloc_trim(0);
 
     if (r.report.success) {
       if (!was_up) spdlog::info("source up source={} rows={}", src->name(), r.report.rows_read);

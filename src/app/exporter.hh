@@ -3,13 +3,14 @@
 // file. The HTTP server only reads what the publisher published.
 //
 // Locking: the Engine is guarded by engine_mu_; pollers hold it only to apply
-// a batch (never during I/O); the publisher holds it to advance and copy a
+// a page or a poll's final batch (never during I/O); the publisher holds it to advance and copy a
 // snapshot, and renders outside it. Scrapes never take engine_mu_.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <map>
 #include <mutex>
@@ -57,6 +58,9 @@ class Exporter {
   Carried StopThreads();
   void PollLoop(source::Source* src, std::int64_t interval_ms);
   void PollOnce(source::Source* src, source::PollResult& r);
+  void ApplyPage(source::Source* src, const source::Batch& page);   // the sources' PageSink
+  // PollLoop calls malloc_trim(0) after a poll that read more rows than this.
+  static constexpr std::uint64_t kTrimAfterRows = 10000;
   void PublishLoop();
   void PublishOnce(bool write_state);
   bool SleepFor(std::chrono::milliseconds d);   // false when stopping

@@ -34,6 +34,10 @@ struct Connection {
   std::string password_env;         // optional: environment variable holding it
   std::int64_t connect_timeout_ms = 5000;
   std::int64_t statement_timeout_ms = 10000;
+  // Prepare each statement once per connection (PQprepare). false: send every
+  // statement with PQexecParams, for poolers that cannot keep prepared
+  // statements (PgBouncer in transaction pooling mode before 1.21).
+  bool prepared_statements = true;
 };
 
 struct Ledger {
@@ -41,7 +45,13 @@ struct Ledger {
   std::string region;               // `region` label of this ledger's series
   Connection conn;
   std::int64_t out_of_order_ms = 5000;   // rows committed later than this after their timestamp are missed
-  std::int64_t batch_size = 50000;       // rows per keyset page
+  // Rows per keyset page. One page (rows + its PGresult with receipt bodies,
+  // ~0.7 KB per receipt) is what a poll holds in memory at a time; 5000 costs
+  // one round trip per 5000 rows, paid only by catch-up polls.
+  std::int64_t batch_size = 5000;
+  // The queue-depth count(*) runs at most once per this interval (0 = every
+  // poll); in between anchor_queue_depth keeps the last measured value.
+  std::int64_t queue_depth_interval_ms = 30000;
   LedgerQueries queries;
   int line = 0;                     // position in the config file, for messages
 };
@@ -53,7 +63,7 @@ struct TraceStore {
   TraceKind kind = TraceKind::kPostgres;
   Connection conn;
   std::int64_t out_of_order_ms = 30000;  // spans are written when they end
-  std::int64_t batch_size = 50000;
+  std::int64_t batch_size = 5000;        // rows per keyset page (see Ledger::batch_size)
   TraceQueries queries;
   int line = 0;
 };
@@ -100,6 +110,9 @@ struct Config {
   std::string state_file;                 // empty = no state file
   std::int64_t state_max_divergence_keys = 1000000;
   std::int64_t log_bad_rows_per_minute = 10;   // rate limit of bad-row log lines per source
+  // Rows one stream of a source reads per poll; a catch-up past it continues
+  // in the next poll at once. 0 = no limit.
+  std::int64_t max_rows_per_poll = 200000;
   Coverage coverage;
   Tenants tenants;
   Histogram histogram;

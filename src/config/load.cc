@@ -32,9 +32,9 @@ namespace {
 
 // ---- key tables: the single list of accepted keys (also feeds KnownKeyPaths) ----
 
-constexpr std::array<std::string_view, 11> kRootKeys = {
+constexpr std::array<std::string_view, 12> kRootKeys = {
     "web",      "poll_interval", "state_file", "state_max_divergence_keys",
-    "log_bad_rows_per_minute", "coverage", "tenants", "histogram",
+    "log_bad_rows_per_minute", "max_rows_per_poll", "coverage", "tenants", "histogram",
     "ledgers",  "trace_stores",  "flags"};
 constexpr std::array<std::string_view, 3> kWebKeys = {"listen_address", "telemetry_path",
                                                       "max_requests"};
@@ -45,20 +45,21 @@ constexpr std::array<std::string_view, 2> kShardKeys = {"index", "total"};
 constexpr std::array<std::string_view, 2> kHistogramKeys = {"anchor_latency_buckets_ms",
                                                             "anchor_latency_per_tenant"};
 // Connection keys shared by ledgers, trace stores and the SQL flags source.
-constexpr std::array<std::string_view, 5> kConnectionKeys = {
-    "dsn", "password_file", "password_env", "connect_timeout", "statement_timeout"};
-constexpr std::array<std::string_view, 10> kLedgerKeys = {
+constexpr std::array<std::string_view, 6> kConnectionKeys = {
+    "dsn", "password_file", "password_env", "connect_timeout", "statement_timeout", "prepared_statements"};
+constexpr std::array<std::string_view, 12> kLedgerKeys = {
     "name",            "region",       "dsn",        "password_file", "password_env",
-    "connect_timeout", "statement_timeout", "out_of_order", "batch_size", "queries"};
+    "connect_timeout", "statement_timeout", "prepared_statements", "out_of_order", "batch_size",
+    "queue_depth_interval", "queries"};
 constexpr std::array<std::string_view, 5> kLedgerQueryKeys = {"clock", "receipts", "anchored",
                                                               "queue_depth", "proofs_last"};
-constexpr std::array<std::string_view, 10> kTraceKeys = {
+constexpr std::array<std::string_view, 11> kTraceKeys = {
     "name",            "kind",         "dsn",        "password_file", "password_env",
-    "connect_timeout", "statement_timeout", "out_of_order", "batch_size", "queries"};
+    "connect_timeout", "statement_timeout", "prepared_statements", "out_of_order", "batch_size", "queries"};
 constexpr std::array<std::string_view, 2> kTraceQueryKeys = {"clock", "spans"};
-constexpr std::array<std::string_view, 8> kFlagsKeys = {
+constexpr std::array<std::string_view, 9> kFlagsKeys = {
     "name",          "file",            "dsn",   "password_file", "password_env",
-    "connect_timeout", "statement_timeout", "query"};
+    "connect_timeout", "statement_timeout", "prepared_statements", "query"};
 
 constexpr std::string_view kSupportedTraceKinds = "postgres";
 
@@ -697,6 +698,7 @@ void Loader::LoadConnection(const Mapping& m, Connection& conn, bool dsn_require
   }
   GetDuration(m, "connect_timeout", conn.connect_timeout_ms, 1, kInt64Max);
   GetDuration(m, "statement_timeout", conn.statement_timeout_ms, 1, kMaxStatementTimeoutMs);
+  GetBool(m, "prepared_statements", conn.prepared_statements);
 }
 
 void Loader::LoadLedgers(const Mapping& root, std::vector<Ledger>& ledgers) {
@@ -728,6 +730,7 @@ void Loader::LoadLedgers(const Mapping& root, std::vector<Ledger>& ledgers) {
     LoadConnection(m, ledger.conn, true);
     GetDuration(m, "out_of_order", ledger.out_of_order_ms, 1, kInt64Max);
     GetInt(m, "batch_size", ledger.batch_size, 1, kMaxBatchSize);
+    GetDuration(m, "queue_depth_interval", ledger.queue_depth_interval_ms, 0, kInt64Max);
     Mapping q = ReadSubMapping(m, "queries", kLedgerQueryKeys);
     if (q.ok) {
       GetQuery(q, "clock", ledger.queries.clock);
@@ -860,6 +863,7 @@ Config Loader::Run(const std::string& text) {
   GetString(root, "state_file", cfg.state_file, false);
   GetInt(root, "state_max_divergence_keys", cfg.state_max_divergence_keys, 1, kInt64Max);
   GetInt(root, "log_bad_rows_per_minute", cfg.log_bad_rows_per_minute, 0, kInt64Max);
+  GetInt(root, "max_rows_per_poll", cfg.max_rows_per_poll, 0, kInt64Max);
   LoadCoverage(root, cfg.coverage);
   LoadTenants(root, cfg.tenants);
   LoadHistogram(root, cfg.histogram);

@@ -190,6 +190,7 @@ ConnectOptions OptionsFromConfig(const config::Connection& c) {
   o.password = ReadPassword(c);
   o.connect_timeout_ms = c.connect_timeout_ms;
   o.statement_timeout_ms = c.statement_timeout_ms;
+  o.prepare = c.prepared_statements;
   return o;
 }
 
@@ -210,7 +211,7 @@ std::string Redact(std::string_view dsn, std::vector<std::string>* secrets) {
 
 std::string RedactDsn(std::string_view dsn) { return Redact(dsn, nullptr); }
 
-Connection::Connection(const ConnectOptions& o) : redacted_dsn_(Redact(o.dsn, &secrets_)) {
+Connection::Connection(const ConnectOptions& o) : prepare_(o.prepare), redacted_dsn_(Redact(o.dsn, &secrets_)) {
   // Everything that may be a password, so no message can carry one: libpq's
   // DSN parse errors can quote URI components.
   if (o.password && !o.password->empty()) secrets_.push_back(*o.password);
@@ -297,6 +298,11 @@ Connection::~Connection() {
 
 Connection::Connection(Connection&& o) noexcept
     : conn_(std::exchange(o.conn_, nullptr)),
+      prepared_(std::move(o.prepared_)),
+      next_statement_(o.next_statement_),
+      in_flight_(std::exchange(o.in_flight_, false)),
+      flight_sql_(std::move(o.flight_sql_)),
+      flight_params_(std::move(o.flight_params_)),
       secrets_(std::move(o.secrets_)),
       redacted_dsn_(std::move(o.redacted_dsn_)) {}
 
@@ -304,6 +310,11 @@ Connection& Connection::operator=(Connection&& o) noexcept {
   if (this != &o) {
     if (conn_ != nullptr) PQfinish(conn_);
     conn_ = std::exchange(o.conn_, nullptr);
+    prepared_ = std::move(o.prepared_);
+    next_statement_ = o.next_statement_;
+    in_flight_ = std::exchange(o.in_flight_, false);
+    flight_sql_ = std::move(o.flight_sql_);
+    flight_params_ = std::move(o.flight_params_);
     secrets_ = std::move(o.secrets_);
     redacted_dsn_ = std::move(o.redacted_dsn_);
   }
@@ -359,6 +370,7 @@ std::string Connection::Scrub(std::string msg) const {
 
 Result Connection::Exec(std::string_view sql, const std::vector<Param>& params) {
   if (!ok()) throw PqError(ErrorKind::kConnect, "", "connection is closed");
+  if (in_flight_) throw PqError(ErrorKind::kQuery, "", "another statement is in flight");
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const Param& p : params) values.push_back(p.value ? p.value->c_str() : nullptr);
@@ -373,6 +385,122 @@ Result Connection::Exec(std::string_view sql, const std::vector<Param>& params) 
   const ExecStatusType st = PQresultStatus(res);
   if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return Result(res);
   ThrowFromResult(res, sql);
+}
+
+const std::string& Connection::Prepare(const std::string& sql) {
+  std::string name = "provledger_" + std::to_string(++next_statement_);
+  PGresult* res = PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr);
+  if (res == nullptr) {
+    const bool bad = PQstatus(conn_) != CONNECTION_OK;
+    throw PqError(bad ? ErrorKind::kConnect : ErrorKind::kQuery, "",
+                  Scrub(ErrorText(PQerrorMessage(conn_))));
+  }
+  if (PQresultStatus(res) != PGRES_COMMAND_OK) ThrowFromResult(res, sql);
+  PQclear(res);
+  auto [it, inserted] = prepared_.insert_or_assign(sql, std::move(name));
+  return it->second;
+}
+
+Result Connection::ExecPrepared(std::string_view sql, const std::vector<Param>& params) {
+  if (!prepare_) return Exec(sql, params);
+  if (!ok()) throw PqError(ErrorKind::kConnect, "", "connection is closed");
+  if (in_flight_) throw PqError(ErrorKind::kQuery, "", "another statement is in flight");
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const Param& p : params) values.push_back(p.value ? p.value->c_str() : nullptr);
+  const std::string text(sql);
+  auto it = prepared_.find(text);
+  const std::string* name = it != prepared_.end() ? &it->second : &Prepare(text);
+  for (int attempt = 0;; ++attempt) {
+    PGresult* res = PQexecPrepared(conn_, name->c_str(), static_cast<int>(params.size()), values.data(),
+                                   nullptr, nullptr, 0);
+    if (res == nullptr) {
+      const bool bad = PQstatus(conn_) != CONNECTION_OK;
+      throw PqError(bad ? ErrorKind::kConnect : ErrorKind::kQuery, "",
+                    Scrub(ErrorText(PQerrorMessage(conn_))));
+    }
+    const ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return Result(res);
+    const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    const std::string_view sqlstate = state ? state : "";
+    if (attempt == 0 && (sqlstate == "26000" || sqlstate == "0A000") && PQstatus(conn_) == CONNECTION_OK) {
+      PQclear(res);
+      name = &Prepare(text);   // the old name, if the server still has it, stays unused
+      continue;
+    }
+    ThrowFromResult(res, sql);
+  }
+}
+
+void Connection::SendPrepared(std::string_view sql, const std::vector<Param>& params) {
+  if (!ok()) throw PqError(ErrorKind::kConnect, "", "connection is closed");
+  if (in_flight_) throw PqError(ErrorKind::kQuery, "", "another statement is in flight");
+  std::string text(sql);
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const Param& p : params) values.push_back(p.value ? p.value->c_str() : nullptr);
+  int sent;
+  if (prepare_) {
+    auto it = prepared_.find(text);
+    const std::string& name = it != prepared_.end() ? it->second : Prepare(text);
+    sent = PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(params.size()), values.data(), nullptr,
+                               nullptr, 0);
+  } else {
+    sent = PQsendQueryParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
+                             nullptr, nullptr, 0);
+  }
+  if (sent != 1) {
+    const bool bad = PQstatus(conn_) != CONNECTION_OK;
+    throw PqError(bad ? ErrorKind::kConnect : ErrorKind::kQuery, "",
+                  Scrub(ErrorText(PQerrorMessage(conn_))));
+  }
+  in_flight_ = true;
+  flight_sql_ = std::move(text);
+  flight_params_ = params;
+}
+
+void Connection::Consume() noexcept {
+  // PQisBusy parses what PQconsumeInput read into the pending PGresult, so
+  // libpq's input buffer (kept at its largest size for the connection's
+  // life) does not grow to hold a whole page of raw protocol data.
+  if (in_flight_ && conn_ != nullptr && PQconsumeInput(conn_) == 1) PQisBusy(conn_);
+}
+
+Result Connection::GetResult() {
+  if (!in_flight_) throw PqError(ErrorKind::kQuery, "", "no statement in flight");
+  // Every result of the statement, then NULL: only then is the connection free.
+  PGresult* first = PQgetResult(conn_);
+  for (PGresult* more = first ? PQgetResult(conn_) : nullptr; more != nullptr; more = PQgetResult(conn_)) {
+    PQclear(more);
+  }
+  in_flight_ = false;
+  if (first == nullptr) {
+    const bool bad = PQstatus(conn_) != CONNECTION_OK;
+    throw PqError(bad ? ErrorKind::kConnect : ErrorKind::kQuery, "",
+                  Scrub(ErrorText(PQerrorMessage(conn_))));
+  }
+  const ExecStatusType st = PQresultStatus(first);
+  if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return Result(first);
+  const char* state = PQresultErrorField(first, PG_DIAG_SQLSTATE);
+  const std::string_view sqlstate = state ? state : "";
+  if (prepare_ && (sqlstate == "26000" || sqlstate == "0A000") && PQstatus(conn_) == CONNECTION_OK) {
+    PQclear(first);
+    prepared_.erase(flight_sql_);   // prepared again by ExecPrepared, which retries no further
+    return ExecPrepared(flight_sql_, flight_params_);
+  }
+  ThrowFromResult(first, flight_sql_);
+}
+
+void Connection::Abandon() noexcept {
+  if (!in_flight_) return;
+  in_flight_ = false;
+  if (conn_ == nullptr) return;
+  if (PGcancel* cancel = PQgetCancel(conn_)) {
+    char buf[256];
+    PQcancel(cancel, buf, static_cast<int>(sizeof buf));
+    PQfreeCancel(cancel);
+  }
+  while (PGresult* r = PQgetResult(conn_)) PQclear(r);
 }
 
 void Connection::ThrowFromResult(PGresult* res, std::string_view sql) {

@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "config/config.hh"
@@ -45,6 +46,7 @@ struct ConnectOptions {
   std::int64_t lock_timeout_ms = -1;         // < 0: same as statement_timeout_ms
   std::string application_name = "provledger_exporter";
   bool read_only = true;                     // default_transaction_read_only=on
+  bool prepare = true;                       // false: ExecPrepared/SendPrepared do not prepare
 };
 
 // The password a config::Connection names: the file's content with trailing
@@ -114,6 +116,35 @@ class Connection {
   // Throws PqError on any failure; returns only PGRES_TUPLES_OK/COMMAND_OK.
   Result Exec(std::string_view sql, const std::vector<Param>& params = {});
 
+  // Like Exec, but the statement is prepared (PQprepare, parameter types
+  // inferred by the server exactly as for Exec) on its first use on this
+  // connection and then run with PQexecPrepared, so PostgreSQL parses it
+  // once per connection instead of at every call. Statement names
+  // ("provledger_<n>") are unique per connection; a new Connection (a
+  // reconnect) prepares again. Errors are those of Exec (a statement that
+  // does not parse fails at its first use, with the server's message). If the
+  // server lost the statement (DISCARD ALL: 26000) or a schema change makes
+  // the cached plan unusable (0A000), it is prepared again once and re-run.
+  // Meant for a fixed set of statements (the cache is never trimmed).
+  // With ConnectOptions::prepare false it is Exec (nothing is prepared).
+  Result ExecPrepared(std::string_view sql, const std::vector<Param>& params = {});
+
+  // Pipelining one statement with client work (PQsendQueryPrepared):
+  // SendPrepared() prepares `sql` if needed (synchronously, as ExecPrepared)
+  // and sends it with `params` without waiting. While it runs, Consume()
+  // reads what has arrived without blocking (call it now and then, so the
+  // server is not held up by a full socket). GetResult() waits for the
+  // result: same result and errors as ExecPrepared (including the one
+  // re-prepare). Abandon() gives up a statement in flight: cancels it and
+  // drains its results so the connection can be used again; never throws.
+  // One statement in flight at a time: Exec/ExecPrepared/SendPrepared while
+  // one is in flight throw PqError kQuery.
+  void SendPrepared(std::string_view sql, const std::vector<Param>& params);
+  void Consume() noexcept;
+  Result GetResult();
+  void Abandon() noexcept;
+  bool in_flight() const { return in_flight_; }
+
   // libpq still considers the connection usable.
   bool ok() const;
   // The server's version as PQserverVersion reports it (e.g. 150020).
@@ -131,7 +162,16 @@ class Connection {
   [[noreturn]] void ThrowFromResult(pg_result* res, std::string_view sql);
   std::string Scrub(std::string msg) const;
 
+  // Prepares `sql` under a fresh name; returns the name. Throws like Exec.
+  const std::string& Prepare(const std::string& sql);
+
   pg_conn* conn_ = nullptr;
+  std::unordered_map<std::string, std::string> prepared_;   // sql -> statement name
+  int next_statement_ = 0;
+  bool prepare_ = true;
+  bool in_flight_ = false;
+  std::string flight_sql_;                   // the statement in flight and its
+  std::vector<Param> flight_params_;         // parameters (for a re-prepare)
   std::vector<std::string> secrets_;   // passwords, only for scrubbing messages
   std::string redacted_dsn_;
 };

@@ -30,6 +30,15 @@ std::string_view Result::text(int row, int col) const {
                           static_cast<std::size_t>(PQgetlength(res_.get(), row, col)));
 }
 
+bool Result::is_null_unchecked(int row, int col) const noexcept {
+  return PQgetisnull(res_.get(), row, col) != 0;
+}
+
+std::string_view Result::text_unchecked(int row, int col) const noexcept {
+  return std::string_view(PQgetvalue(res_.get(), row, col),
+                          static_cast<std::size_t>(PQgetlength(res_.get(), row, col)));
+}
+
 std::optional<std::int64_t> Result::opt_int64(int row, int col) const {
   if (is_null(row, col)) return std::nullopt;
   std::string_view s = text(row, col);

@@ -28,6 +28,8 @@ PollResult LedgerSource::Poll() {
   out.report = detail::StartReport(cfg_.name, SourceKind::kLedger);
   PollReport& report = out.report;
   const decode::Limits limits{options_.max_tenant_bytes};
+  // Delivered pages (sink only): kept in the report when the poll fails later.
+  std::uint64_t delivered_rows = 0, delivered_decode = 0, pending_decode = 0;
   detail::RunGuarded(report, &session_, last_error_, [&] {
     pq::Connection& c = session_.Get();
     const auto& q = cfg_.queries;
@@ -43,11 +45,47 @@ PollResult LedgerSource::Poll() {
     next.receipts = detail::ColdStart(cursors_.receipts, now_us, options_);
     next.anchored = detail::ColdStart(cursors_.anchored, now_us, options_);
 
+    // With a sink: hand the page over and commit the stream's cursor (put
+    // back if the sink throws, so cursor and delivered rows always agree).
+    std::uint64_t page_rows = 0;
+    auto deliver = [&](StreamCursor LedgerCursors::*stream, bool receipts_page) {
+      if (!sink_) return;
+      LedgerBatch page;
+      page.source = cfg_.name;
+      page.region = cfg_.region;
+      if (receipts_page) {
+        page.receipts = std::move(batch.receipts);
+        batch.receipts.clear();
+      } else {
+        page.anchored = std::move(batch.anchored);
+        batch.anchored.clear();
+      }
+      StreamCursor old = cursors_.*stream;
+      cursors_.*stream = next.*stream;
+      try {
+        sink_(Batch(std::move(page)));
+      } catch (...) {
+        cursors_.*stream = std::move(old);
+        throw;
+      }
+      delivered_rows += page_rows;
+      delivered_decode += pending_decode;
+      page_rows = 0;
+      pending_decode = 0;
+    };
+    auto bad_row = [&](std::string_view stream, const pq::Result& r, int i, int ts_col, const std::string& error) {
+      ++report.errors[static_cast<int>(ErrorKind::kDecode)];
+      ++pending_decode;
+      log_.BadRow(stream, Position(r, i, ts_col, 0), error);
+    };
+
     detail::StreamSpec rs{Or(q.receipts, kDefaultReceiptsQuery), "receipts", decode::kReceiptColumns,
                           9, 0, receipts_horizon, cfg_.batch_size, options_.max_rows_per_poll,
                           session_.stop_flag()};
     const detail::StreamRead receipts = detail::ReadStream(
-        c, rs, next.receipts, [&](const pq::Result& r, int i) {
+        c, rs, next.receipts,
+        [&](const pq::Result& r, int i) {
+          ++page_rows;
           decode::ReceiptColumns rc{Col(r, i, 0), Col(r, i, 1), Col(r, i, 2), Col(r, i, 3),
                                     Col(r, i, 4), Col(r, i, 5), Col(r, i, 6), Col(r, i, 7),
                                     Col(r, i, 8), Col(r, i, 9)};
@@ -55,32 +93,42 @@ PollResult LedgerSource::Poll() {
           if (d.ok()) {
             batch.receipts.push_back(std::move(d.value()));
           } else {
-            ++report.errors[static_cast<int>(ErrorKind::kDecode)];
-            log_.BadRow("receipts", Position(r, i, 9, 0), d.error());
+            bad_row("receipts", r, i, 9, d.error());
           }
-        });
+        },
+        [&] { deliver(&LedgerCursors::receipts, true); });
     report.rows_read += receipts.rows;
 
     detail::StreamSpec as{Or(q.anchored, kDefaultAnchoredQuery), "anchored", decode::kAnchoredColumns,
                           3, 0, horizon, cfg_.batch_size, options_.max_rows_per_poll,
                           session_.stop_flag()};
     const detail::StreamRead anchored = detail::ReadStream(
-        c, as, next.anchored, [&](const pq::Result& r, int i) {
+        c, as, next.anchored,
+        [&](const pq::Result& r, int i) {
+          ++page_rows;
           decode::AnchoredColumns ac{Col(r, i, 0), Col(r, i, 1), Col(r, i, 2), Col(r, i, 3)};
           auto d = decode::DecodeAnchored(ac, limits);
           if (d.ok()) {
             batch.anchored.push_back(std::move(d.value()));
           } else {
-            ++report.errors[static_cast<int>(ErrorKind::kDecode)];
-            log_.BadRow("anchored", Position(r, i, 3, 0), d.error());
+            bad_row("anchored", r, i, 3, d.error());
           }
-        });
+        },
+        [&] { deliver(&LedgerCursors::anchored, false); });
     report.rows_read += anchored.rows;
 
-    session_.ThrowIfStopped();
-    pq::Result depth = detail::ExecNamed(c, "queue_depth", Or(q.queue_depth, kDefaultQueueDepthQuery));
-    depth.ExpectColumns(1, "queue_depth");
-    if (depth.rows() > 0) batch.queue_depth = depth.opt_int64(0, 0);
+    // The queue-depth count(*) is the one statement whose cost grows with the
+    // table: at most once per queue_depth_interval (0 = every poll). When it
+    // is skipped the batch carries no depth and the Engine keeps the last one.
+    const auto mono = std::chrono::steady_clock::now();
+    if (!depth_measured_ || cfg_.queue_depth_interval_ms <= 0 ||
+        mono - last_depth_ >= std::chrono::milliseconds(cfg_.queue_depth_interval_ms)) {
+      session_.ThrowIfStopped();
+      pq::Result depth = detail::ExecNamed(c, "queue_depth", Or(q.queue_depth, kDefaultQueueDepthQuery));
+      depth.ExpectColumns(1, "queue_depth");
+      if (depth.rows() > 0) batch.queue_depth = depth.opt_int64(0, 0);
+      depth_pending_ = mono;
+    }
 
     session_.ThrowIfStopped();
     pq::Result proofs = detail::ExecNamed(c, "proofs_last", Or(q.proofs_last, kDefaultProofsLastQuery));
@@ -92,10 +140,21 @@ PollResult LedgerSource::Poll() {
     batch.receipts_complete_upto = detail::CompleteUpto(receipts, next.receipts, receipts_horizon);
     batch.anchored_complete_upto = detail::CompleteUpto(anchored, next.anchored, horizon);
     cursors_ = std::move(next);
+    if (depth_pending_) {
+      last_depth_ = *depth_pending_;
+      depth_measured_ = true;
+      depth_pending_.reset();
+    }
     report.success = true;
     out.more = !receipts.exhausted || !anchored.exhausted;
     out.batch = std::move(batch);
   });
+  depth_pending_.reset();
+  if (!report.success && sink_) {
+    // Delivered pages stay delivered (their cursors are committed): count them.
+    report.rows_read = delivered_rows;
+    report.errors[static_cast<int>(ErrorKind::kDecode)] = delivered_decode;
+  }
   log_.FlushSuppressed();
   detail::Finish(report, started);
   return out;

@@ -4,8 +4,11 @@
 // poll); run the clock query -> now_us; horizon = now_us - out_of_order_ms*1000;
 // read the receipts stream (up to min(horizon, SetReadLimit())) and then the
 // anchored stream (up to the horizon; the read limit does not apply) page by
-// page (batch_size rows) from their cursors; run the queue depth and
-// proofs-last queries (every poll).
+// page (batch_size rows) from their cursors; run the proofs-last query (every
+// poll) and the queue-depth query (at most once per
+// Ledger::queue_depth_interval_ms of successful polls, 0 = every poll; a
+// poll that skips it returns queue_depth unset, which the Engine reads as
+// "keep the last value").
 //
 // Each stream returns at most SourceOptions::max_rows_per_poll rows per poll
 // (each limited independently). A stream stopped at the limit has
@@ -19,9 +22,13 @@
 // DecodeAnchored); a bad row is counted in report.errors[kDecode], logged
 // (rate-limited) and skipped, and the cursor still moves past it.
 //
-// Cursors advance only when the whole poll succeeds: a failed poll returns
-// no batch, keeps the old cursors, and the next poll reads the same rows
-// again; so nothing is lost or delivered twice. A row committed more than
+// Without a sink, cursors advance only when the whole poll succeeds: a failed
+// poll returns no batch, keeps the old cursors, and the next poll reads the
+// same rows again; so nothing is lost or delivered twice. With a sink
+// (SetSink), each page of receipts or anchored rows is handed to the sink and
+// that stream's cursor is committed past it at once (see Source::Poll), so a
+// poll failing or stopped after k pages keeps those k pages delivered and the
+// next poll continues after them. A row committed more than
 // out_of_order_ms after its timestamp can be behind the cursor by then and
 // is missed: that is the documented out-of-order bound.
 //
@@ -29,7 +36,9 @@
 // source/queries.hh. Thread safety: see Source.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "config/config.hh"
@@ -51,6 +60,7 @@ class LedgerSource final : public Source {
   void RequestStop() override;
   void ClearStop() override;
   void SetReadLimit(Micros limit) override { read_limit_ = limit; }
+  void SetSink(PageSink sink) override { sink_ = std::move(sink); }
 
   LedgerCursors cursors() const { return cursors_; }
   void SetCursors(const LedgerCursors& c) { cursors_ = c; }
@@ -65,6 +75,11 @@ class LedgerSource final : public Source {
   LedgerCursors cursors_;
   std::string last_error_;
   Micros read_limit_ = kMaxMicros;
+  PageSink sink_;
+  // Queue depth: when it was last measured by a successful poll (steady clock).
+  bool depth_measured_ = false;
+  std::chrono::steady_clock::time_point last_depth_;
+  std::optional<std::chrono::steady_clock::time_point> depth_pending_;
 };
 
 }  // namespace provledger::source

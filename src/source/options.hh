@@ -21,12 +21,13 @@ struct SourceOptions {
   // at (database now - cold_start_lookback_ms). nullopt = the whole table.
   std::optional<std::int64_t> cold_start_lookback_ms;
   // Rows one stream may return per poll (catch-up is read as several polls,
-  // PollResult::more set in between); <= 0 = no limit. Not in the config yet.
+  // PollResult::more set in between); <= 0 = no limit. Config key
+  // max_rows_per_poll (config::Config::max_rows_per_poll).
   std::int64_t max_rows_per_poll = 200000;
   LogFn log;                       // empty = SpdlogLogFn()
   RateLimiter::Clock clock;        // empty = steady_clock (tests inject one)
 
-  // log_bad_rows_per_minute and max_tenant_bytes from `c`;
+  // log_bad_rows_per_minute, max_tenant_bytes and max_rows_per_poll from `c`;
   // cold_start_lookback_ms = coverage window + grace.
   static SourceOptions FromConfig(const config::Config& c, LogFn log = {});
 };

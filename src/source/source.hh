@@ -1,10 +1,12 @@
 // A source does I/O only: it owns one database connection (or a file), reads
 // rows new since its cursors, decodes them into typed rows and reports its
 // health. It never computes metrics. Thread safety: one Source is used by one
-// poller thread at a time; cursors()/SetCursors()/SetReadLimit() are called
-// only between polls. RequestStop() is the exception: any thread, any time.
+// poller thread at a time; cursors()/SetCursors()/SetReadLimit()/SetSink()
+// are called only between polls (cursors() also from the PageSink, which runs
+// on the polling thread). RequestStop() is the exception: any thread, any time.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +40,15 @@ using Batch = std::variant<std::monostate, LedgerBatch, TraceBatch, FlagsBatch>;
 // not a failure of the source.
 inline constexpr const char* kStoppedError = "stopped";
 
+// Per-page delivery (Source::SetSink). Called on the thread running Poll(),
+// once per page of a keyset stream, with a LedgerBatch (receipts or anchored
+// rows of that page) or TraceBatch (spans) that carries rows only: its
+// complete_upto fields are kMinMicros and queue_depth / proofs_last_ts are
+// unset, so applying it to the Engine moves no horizon. When the sink is
+// called, the source's cursors() already include the page; if the sink
+// throws, the cursors are put back and the poll fails with that error.
+using PageSink = std::function<void(Batch&&)>;
+
 struct PollResult {
   PollReport report;   // always filled
   Batch batch;         // monostate when the poll failed before producing data
@@ -52,8 +63,14 @@ class Source {
   virtual SourceKind kind() const = 0;
   // Runs one poll: (re)connects if needed, reads every page of new rows up to
   // the horizon, advances the cursors past what it returns. Never throws:
-  // failures are reported in PollResult.report (success=false, error kind) and
-  // the cursors stay where they were, so nothing is lost or read twice.
+  // failures are reported in PollResult.report (success=false, error kind).
+  // Without a sink the cursors then stay where they were and the poll returns
+  // no batch, so nothing is lost or read twice. With a sink (SetSink), every
+  // page handed to the sink is committed: the cursors stay past it even when
+  // the poll fails (or is stopped) later, and the next poll continues after
+  // it; PollResult.batch of a successful poll then holds no stream rows, only
+  // the horizons (complete_upto), queue depth and newest proof. The report of
+  // a failed poll keeps rows_read and decode errors of the delivered pages.
   virtual PollResult Poll() = 0;
   // Drops the connection (reload, shutdown). Safe to call at any time from the
   // poller thread.
@@ -68,6 +85,12 @@ class Source {
   virtual void RequestStop() {}
   // Re-arms a source after RequestStop() (call before polling it again).
   virtual void ClearStop() {}
+  // Streams pages to `sink` (see PageSink) instead of collecting the whole
+  // poll in PollResult.batch, so memory follows batch_size, not the rows of
+  // one poll; an empty function restores the collecting behaviour. Call
+  // between polls. Ledgers and trace stores use it; the flags sources (one
+  // small result) ignore it. Default: no-op.
+  virtual void SetSink(PageSink /*sink*/) {}
   // Backpressure: rows with a timestamp after `limit` are not read (they stay
   // in the database); kMaxMicros = no limit (the default). Ledgers apply it to
   // the receipts stream only, trace stores to spans; complete_upto then

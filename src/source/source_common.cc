@@ -94,12 +94,16 @@ void ThrowContract(std::string_view what, std::string_view detail) {
                         "ordered by (ts, id), at most $4 of them");
 }
 
+void RethrowNamed(std::string_view what, const pq::PqError& e) {
+  throw pq::PqError(e.kind(), e.sqlstate(), std::string(what) + " query: " + e.what());
+}
+
 pq::Result ExecNamed(pq::Connection& c, std::string_view what, std::string_view sql,
                      const std::vector<pq::Param>& params) {
   try {
-    return c.Exec(sql, params);
+    return c.ExecPrepared(sql, params);
   } catch (const pq::PqError& e) {
-    throw pq::PqError(e.kind(), e.sqlstate(), std::string(what) + " query: " + e.what());
+    RethrowNamed(what, e);
   }
 }
 
@@ -158,6 +162,7 @@ SourceOptions SourceOptions::FromConfig(const config::Config& c, LogFn log) {
                            ? static_cast<std::size_t>(c.tenants.max_name_bytes)
                            : std::size_t{0};
   o.cold_start_lookback_ms = c.coverage.window_ms + c.coverage.grace_ms;
+  o.max_rows_per_poll = c.max_rows_per_poll;
   o.log = std::move(log);
   return o;
 }

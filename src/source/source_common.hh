@@ -89,6 +89,9 @@ struct StreamSpec {
   std::int64_t batch = 1;           // rows per page ($4); <= 0 taken as 1
   std::int64_t max_rows = 0;        // rows per call; <= 0 = no limit
   const std::atomic<bool>* stop = nullptr;   // checked before every page
+  // Send the next page's statement before decoding the current one
+  // (pq::Connection::SendPrepared); false = one page at a time.
+  bool pipeline = true;
 };
 
 struct StreamRead {
@@ -115,18 +118,30 @@ inline Micros CompleteUpto(const StreamRead& r, const StreamCursor& cursor, Micr
 // PqError(kQuery, kStoppedMessage).
 template <class OnRow>
 StreamRead ReadStream(pq::Connection& c, const StreamSpec& s, StreamCursor& cursor, OnRow&& on_row);
+// Same, and calls on_page() after each page whose rows were all handed to
+// on_row and passed the contract checks (so `cursor` is past that page and
+// the page is final), before the next page is queried. A page that ends the
+// read (short page or max_rows reached) gets its on_page() call too; an empty
+// page does not. An exception from on_page() ends the read.
+template <class OnRow, class OnPage>
+StreamRead ReadStream(pq::Connection& c, const StreamSpec& s, StreamCursor& cursor, OnRow&& on_row,
+                      OnPage&& on_page);
 
-// c.Exec() with "<what> query: " put before the message of any PqError.
+// c.ExecPrepared() (parsed and planned once per connection) with
+// "<what> query: " put before the message of any PqError.
 pq::Result ExecNamed(pq::Connection& c, std::string_view what, std::string_view sql,
                      const std::vector<pq::Param>& params = {});
 
 // Runs the clock query (one row, one bigint column) -> database now, epoch µs.
 Micros QueryClock(pq::Connection& c, std::string_view sql);
 
-// Column `col` of row `row` as a decode::Field (a view into `r`).
+// Column `col` of row `row` as a decode::Field (a view into `r`). Not
+// bounds-checked per cell: callers pass row < r.rows() and col < r.cols(),
+// which ReadStream guarantees for on_row after ExpectColumns (one check per
+// page instead of one per cell; see pq::Result::text_unchecked).
 inline decode::Field Col(const pq::Result& r, int row, int col) {
-  if (r.is_null(row, col)) return decode::Field::Null();
-  return decode::Field{r.text(row, col), false};
+  if (r.is_null_unchecked(row, col)) return decode::Field::Null();
+  return decode::Field{r.text_unchecked(row, col), false};
 }
 
 // "ts/id" of a row, log-safe, for bad-row log lines.
@@ -181,33 +196,94 @@ StreamCursor ColdStart(const StreamCursor& c, Micros now_us, const SourceOptions
 
 template <class OnRow>
 StreamRead ReadStream(pq::Connection& c, const StreamSpec& s, StreamCursor& cursor, OnRow&& on_row) {
+  return ReadStream(c, s, cursor, std::forward<OnRow>(on_row), [] {});
+}
+
+// Rethrows a PqError of `what`'s statement with "<what> query: " in front.
+[[noreturn]] void RethrowNamed(std::string_view what, const pq::PqError& e);
+
+template <class OnRow, class OnPage>
+StreamRead ReadStream(pq::Connection& c, const StreamSpec& s, StreamCursor& cursor, OnRow&& on_row,
+                      OnPage&& on_page) {
   StreamRead out;
   const std::int64_t batch = s.batch <= 0 ? 1 : s.batch;
   std::int64_t left = s.max_rows;   // used only when max_rows > 0
+  auto params = [&](const StreamCursor& from, std::int64_t page) -> std::vector<pq::Param> {
+    const bool clamp = from.ts < kQueryMinMicros;
+    return {clamp ? kQueryMinMicros : from.ts, clamp ? std::string() : from.id, s.horizon, page};
+  };
+  // Pipelining: a full page's last row gives the next page's keyset position,
+  // so the next page's statement is sent before this page is decoded and
+  // PostgreSQL runs it meanwhile. A statement still in flight when the read
+  // ends early (error, stop, sink failure) is cancelled and drained here.
+  struct Flight {
+    pq::Connection& c;
+    ~Flight() { c.Abandon(); }
+  } flight{c};
+  bool sent = false;        // the next page's statement is in flight ...
+  StreamCursor sent_from;   // ... reading after this position
   for (;;) {
     if (s.stop != nullptr && s.stop->load()) ThrowStopped();
     const std::int64_t page = s.max_rows > 0 ? std::min(batch, left) : batch;
     const StreamCursor before = cursor;
-    const bool clamp = cursor.ts < kQueryMinMicros;
-    pq::Result res = ExecNamed(c, s.what, s.sql,
-                               {clamp ? kQueryMinMicros : cursor.ts,
-                                clamp ? std::string() : cursor.id, s.horizon, page});
+    pq::Result res;
+    if (sent) {
+      sent = false;
+      try {
+        res = c.GetResult();
+      } catch (const pq::PqError& e) {
+        RethrowNamed(s.what, e);
+      }
+    } else {
+      res = ExecNamed(c, s.what, s.sql, params(cursor, page));
+    }
     res.ExpectColumns(s.ncols, s.what);
     const int n = res.rows();
     if (n > page) ThrowContract(s.what, "returned more rows than the limit ($4)");
+    const std::int64_t next_left = s.max_rows > 0 ? left - n : 1;
+    if (s.pipeline && n == page && next_left > 0 && !(s.stop != nullptr && s.stop->load()) &&
+        !res.is_null_unchecked(n - 1, s.ts_col)) {
+      const auto last_ts = decode::ParseInt64(res.text_unchecked(n - 1, s.ts_col));
+      if (last_ts && *last_ts >= cursor.ts && *last_ts <= s.horizon) {
+        StreamCursor from{*last_ts, std::string(res.is_null_unchecked(n - 1, s.id_col)
+                                                    ? std::string_view()
+                                                    : res.text_unchecked(n - 1, s.id_col))};
+        if (!(from == before)) {
+          const std::int64_t next_page = s.max_rows > 0 ? std::min(batch, next_left) : batch;
+          try {
+            c.SendPrepared(s.sql, params(from, next_page));
+          } catch (const pq::PqError& e) {
+            RethrowNamed(s.what, e);
+          }
+          sent = true;
+          sent_from = std::move(from);
+        }
+      }
+    }
     for (int i = 0; i < n; ++i) {
       on_row(res, i);
-      if (res.is_null(i, s.ts_col)) continue;
-      auto ts = decode::ParseInt64(res.text(i, s.ts_col));
+      if (sent && (i & 511) == 511) c.Consume();   // keep the next page flowing in
+      if (res.is_null_unchecked(i, s.ts_col)) continue;
+      auto ts = decode::ParseInt64(res.text_unchecked(i, s.ts_col));
       if (!ts) continue;
       if (*ts < cursor.ts) ThrowContract(s.what, "returned a row before the cursor ($1)");
       if (*ts > s.horizon) ThrowContract(s.what, "returned a row after the horizon ($3)");
       cursor.ts = *ts;
-      cursor.id.assign(res.is_null(i, s.id_col) ? std::string_view() : res.text(i, s.id_col));
+      cursor.id.assign(res.is_null_unchecked(i, s.id_col) ? std::string_view() : res.text_unchecked(i, s.id_col));
     }
     out.rows += static_cast<std::uint64_t>(n);
+    if (n == page && cursor == before) {
+      ThrowContract(s.what, "returned a full page without moving past the cursor");
+    }
+    if (sent && !(cursor == sent_from)) {
+      // Cannot happen (the last row, valid, set the cursor); never read from
+      // a position other than the cursor.
+      c.Abandon();
+      sent = false;
+    }
+    res = pq::Result();   // the page's PGresult is freed before the page is handed on
+    if (n > 0) on_page();
     if (n < page) break;
-    if (cursor == before) ThrowContract(s.what, "returned a full page without moving past the cursor");
     if (s.max_rows > 0) {
       left -= n;
       if (left <= 0) {

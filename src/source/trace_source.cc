@@ -28,6 +28,8 @@ PollResult TraceSource::Poll() {
   out.report = detail::StartReport(cfg_.name, SourceKind::kTraces);
   PollReport& report = out.report;
   const decode::Limits limits{options_.max_tenant_bytes};
+  // Delivered pages (sink only): kept in the report when the poll fails later.
+  std::uint64_t delivered_rows = 0, delivered_decode = 0, pending_decode = 0, page_rows = 0;
   detail::RunGuarded(report, &session_, last_error_, [&] {
     pq::Connection& c = session_.Get();
     const auto& q = cfg_.queries;
@@ -38,10 +40,33 @@ PollResult TraceSource::Poll() {
     batch.source = cfg_.name;
     TraceCursors next;
     next.spans = detail::ColdStart(cursors_.spans, now_us, options_);
+    // With a sink: hand the page over and commit the cursor (put back if the
+    // sink throws, so cursor and delivered rows always agree).
+    auto deliver = [&] {
+      if (!sink_) return;
+      TraceBatch page;
+      page.source = cfg_.name;
+      page.spans = std::move(batch.spans);
+      batch.spans.clear();
+      StreamCursor old = cursors_.spans;
+      cursors_.spans = next.spans;
+      try {
+        sink_(Batch(std::move(page)));
+      } catch (...) {
+        cursors_.spans = std::move(old);
+        throw;
+      }
+      delivered_rows += page_rows;
+      delivered_decode += pending_decode;
+      page_rows = 0;
+      pending_decode = 0;
+    };
     detail::StreamSpec ss{Or(q.spans, kDefaultSpansQuery), "spans", decode::kSpanColumns, 4, 1,
                           horizon, cfg_.batch_size, options_.max_rows_per_poll, session_.stop_flag()};
     const detail::StreamRead spans = detail::ReadStream(
-        c, ss, next.spans, [&](const pq::Result& r, int i) {
+        c, ss, next.spans,
+        [&](const pq::Result& r, int i) {
+          ++page_rows;
           decode::SpanColumns sc{Col(r, i, 0), Col(r, i, 1), Col(r, i, 2),
                                  Col(r, i, 3), Col(r, i, 4), Col(r, i, 5)};
           auto d = decode::DecodeSpan(sc, limits);
@@ -49,9 +74,11 @@ PollResult TraceSource::Poll() {
             batch.spans.push_back(std::move(d.value()));
           } else {
             ++report.errors[static_cast<int>(ErrorKind::kDecode)];
+            ++pending_decode;
             log_.BadRow("spans", Position(r, i, 4, 1), d.error());
           }
-        });
+        },
+        deliver);
     report.rows_read += spans.rows;
     batch.complete_upto = detail::CompleteUpto(spans, next.spans, horizon);
     out.more = !spans.exhausted;
@@ -59,6 +86,11 @@ PollResult TraceSource::Poll() {
     report.success = true;
     out.batch = std::move(batch);
   });
+  if (!report.success && sink_) {
+    // Delivered pages stay delivered (their cursor is committed): count them.
+    report.rows_read = delivered_rows;
+    report.errors[static_cast<int>(ErrorKind::kDecode)] = delivered_decode;
+  }
   log_.FlushSuppressed();
   detail::Finish(report, started);
   return out;

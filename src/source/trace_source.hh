@@ -8,8 +8,10 @@
 // most SourceOptions::max_rows_per_poll rows (stopped there: complete_upto =
 // cursor.ts - 1 and PollResult::more, else complete_upto = the horizon);
 // decode each row (decode::DecodeSpan; bad rows counted as kDecode, logged
-// rate-limited, skipped, cursor still moves past them). The cursor advances
-// only when the whole poll succeeds. RequestStop() as for LedgerSource.
+// rate-limited, skipped, cursor still moves past them). Without a sink the
+// cursor advances only when the whole poll succeeds; with one (SetSink) each
+// page is handed to the sink and the cursor committed past it at once (see
+// Source::Poll). RequestStop() as for LedgerSource.
 // Queries: config TraceStore::queries, "" = default.
 //
 // Everything SQL-specific lives in this class. Another trace store kind (e.g.
@@ -39,6 +41,7 @@ class TraceSource final : public Source {
   void RequestStop() override;
   void ClearStop() override;
   void SetReadLimit(Micros limit) override { read_limit_ = limit; }
+  void SetSink(PageSink sink) override { sink_ = std::move(sink); }
 
   TraceCursors cursors() const { return cursors_; }
   void SetCursors(const TraceCursors& c) { cursors_ = c; }
@@ -53,6 +56,7 @@ class TraceSource final : public Source {
   TraceCursors cursors_;
   std::string last_error_;
   Micros read_limit_ = kMaxMicros;
+  PageSink sink_;
 };
 
 }  // namespace provledger::source

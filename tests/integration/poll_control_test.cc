@@ -11,9 +11,11 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <stdexcept>
 #include <thread>
 
 #include "common.hh"
+#include "pq/connection.hh"
 #include "source/flags_source.hh"
 #include "source/ledger_source.hh"
 #include "source/queries.hh"
@@ -530,4 +532,363 @@ BOOST_AUTO_TEST_CASE(anchored_before_created_is_a_decode_error) {
   // Not read again.
   r = src.Poll();
   BOOST_TEST(r.report.errors[K(ErrorKind::kDecode)] == 0u);
+}
+
+// ---------------------------------------------------------------- page sink
+
+namespace {
+
+// Collects what a PageSink receives, page by page.
+struct PageLog {
+  std::vector<LedgerBatch> ledger;
+  std::vector<TraceBatch> traces;
+  PageSink Fn() {
+    return [this](Batch&& b) {
+      if (auto* l = std::get_if<LedgerBatch>(&b)) ledger.push_back(std::move(*l));
+      if (auto* t = std::get_if<TraceBatch>(&b)) traces.push_back(std::move(*t));
+    };
+  }
+  Strings Receipts() const {
+    Strings out;
+    for (const auto& p : ledger) for (const auto& r : p.receipts) out.push_back(r.receipt_id);
+    return out;
+  }
+  Strings Anchored() const {
+    Strings out;
+    for (const auto& p : ledger) for (const auto& r : p.anchored) out.push_back(r.receipt_id);
+    return out;
+  }
+  Strings Spans() const {
+    Strings out;
+    for (const auto& p : traces) for (const auto& s : p.spans) out.push_back(s.span_id);
+    return out;
+  }
+};
+
+Strings FirstIds(int n) {
+  Strings out;
+  for (int i = 0; i < n; ++i) out.push_back(RxId(i));
+  return out;
+}
+
+// The receipts query of the reference schema, failing (division by zero,
+// SQLSTATE 22012) for every page whose cursor id is >= a row of test_fail.
+constexpr const char* kFailingReceiptsQuery =
+    "SELECT receipt_id, tenant_id, op_id, region, policy_version, kid, version, body::text, "
+    "content_hash, (extract(epoch FROM created_at) * 1000000)::bigint FROM receipts "
+    "WHERE (created_at, receipt_id) > (timestamptz 'epoch' + $1::bigint * interval '1 microsecond', $2::text) "
+    "AND created_at <= timestamptz 'epoch' + $3::bigint * interval '1 microsecond' "
+    "AND NOT EXISTS (SELECT 1 FROM test_fail f WHERE $2::text >= f.from_id AND 1 / f.zero = 1) "
+    "ORDER BY created_at, receipt_id LIMIT $4::bigint";
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(sink_pages_stay_delivered_when_a_later_page_fails) {
+  // 12 receipts (all anchored), pages of 3. Page 3 of the receipts stream
+  // fails: pages 1-2 were handed to the sink and their cursor committed; the
+  // next poll continues at r06: every row exactly once, in order.
+  const std::string db = NewReferenceDb("sinkfail");
+  std::vector<Rx> rows;
+  for (int i = 0; i < 12; ++i) {
+    rows.push_back({RxId(i), "acme", kT0 + i * kSec});
+    rows.back().anchored_us = kT0 + i * kSec + 7 * kMs;
+  }
+  rows[4].tenant = std::string(300, 't');   // a bad row on page 2: counted, and delivered past
+  InsertReference(db, rows);
+  SetClock(db, kT0 + 3600 * kSec);
+  Server().Exec(db, "CREATE TABLE test_fail (from_id text NOT NULL, zero int NOT NULL);"
+                    "INSERT INTO test_fail VALUES ('r05', 0)");
+  config::Ledger cfg = LedgerConfig(db);
+  cfg.queries.clock = kFakeClockQuery;
+  cfg.queries.receipts = kFailingReceiptsQuery;
+  cfg.batch_size = 3;
+  CapturedLog log;
+  LedgerSource src(cfg, Opts(0, &log));
+  PageLog pages;
+  src.SetSink(pages.Fn());
+
+  PollResult r = src.Poll();
+  BOOST_TEST_REQUIRE(!r.report.success);
+  BOOST_TEST(Contains(r.report.error, "receipts query"), r.report.error);
+  BOOST_TEST(Contains(r.report.error, "division by zero"), r.report.error);
+  BOOST_TEST(r.report.errors[K(ErrorKind::kQuery)] == 1u);
+  BOOST_TEST(r.report.rows_read == 6u, "the delivered pages' rows are counted");
+  BOOST_TEST(r.report.errors[K(ErrorKind::kDecode)] == 1u, "the delivered bad row is counted");
+  BOOST_TEST(std::holds_alternative<std::monostate>(r.batch));
+  BOOST_TEST_REQUIRE(pages.ledger.size() == 2u);
+  BOOST_TEST(pages.Receipts() == (Strings{"r00", "r01", "r02", "r03", "r05"}), boost::test_tools::per_element());
+  for (const auto& p : pages.ledger) {
+    BOOST_TEST(p.source == "ledger");
+    BOOST_TEST(p.region == "eu-west");
+    BOOST_TEST(p.receipts_complete_upto == kMinMicros, "a page moves no horizon");
+    BOOST_TEST(p.anchored_complete_upto == kMinMicros);
+    BOOST_TEST(!p.queue_depth.has_value());
+    BOOST_TEST(!p.proofs_last_ts.has_value());
+  }
+  BOOST_TEST(src.cursors().receipts.ts == kT0 + 5 * kSec);
+  BOOST_TEST(src.cursors().receipts.id == "r05");
+  BOOST_TEST((src.cursors().anchored.ts == kMinMicros), "the anchored stream was not reached");
+
+  // Still failing: nothing new is delivered, the cursor stays.
+  r = src.Poll();
+  BOOST_TEST(!r.report.success);
+  BOOST_TEST(r.report.rows_read == 0u);
+  BOOST_TEST(pages.ledger.size() == 2u);
+
+  Server().Exec(db, "DELETE FROM test_fail");
+  r = src.Poll();
+  BOOST_TEST_REQUIRE(r.report.success, r.report.error);
+  BOOST_TEST(r.report.rows_read == 6u + 12u);
+  LedgerBatch fin = std::get<LedgerBatch>(r.batch);
+  BOOST_TEST(fin.receipts.empty(), "rows went to the sink");
+  BOOST_TEST(fin.anchored.empty());
+  const Micros horizon = kT0 + 3600 * kSec - 5000 * kMs;
+  BOOST_TEST(fin.receipts_complete_upto == horizon);
+  BOOST_TEST(fin.anchored_complete_upto == horizon);
+  BOOST_TEST(fin.queue_depth.value() == 0);
+  Strings want = FirstIds(12);
+  want.erase(want.begin() + 4);   // the bad row
+  BOOST_TEST(pages.Receipts() == want, boost::test_tools::per_element());
+  BOOST_TEST(pages.Anchored() == want, boost::test_tools::per_element());
+  BOOST_TEST(r.report.errors[K(ErrorKind::kDecode)] == 1u, "r04 on the anchored stream");
+  BOOST_TEST(src.cursors().receipts.id == "r11");
+  BOOST_TEST(src.cursors().anchored.id == "r11");
+
+  // Nothing new: no page, nothing twice.
+  const std::size_t n = pages.ledger.size();
+  BOOST_TEST(PollOk<LedgerBatch>(src).receipts.empty());
+  BOOST_TEST(pages.ledger.size() == n);
+
+  // Without the sink the collecting behaviour is back.
+  src.SetSink({});
+  rows = {{"r12", "acme", kT0 + 12 * kSec}};
+  InsertReference(db, rows);
+  BOOST_TEST(Ids(PollOk<LedgerBatch>(src).receipts) == (Strings{"r12"}), boost::test_tools::per_element());
+  BOOST_TEST(pages.ledger.size() == n);
+}
+
+BOOST_AUTO_TEST_CASE(sink_request_stop_after_k_pages_then_continue) {
+  // RequestStop() from the sink after page 2 (a reload or shutdown arriving
+  // while pages are applied): the poll ends "stopped", pages 1-2 stay
+  // delivered and committed (what StopThreads carries over), and after
+  // ClearStop the next poll delivers the rest, each row once.
+  const std::string db = NewReferenceDb("sinkstop");
+  std::vector<Rx> rows;
+  for (int i = 0; i < 10; ++i) rows.push_back({RxId(i), "acme", kT0 + kSecs[i] * kSec});
+  InsertReference(db, rows);
+  SetClock(db, kT0 + 3600 * kSec);
+  config::Ledger cfg = LedgerConfig(db);
+  cfg.queries.clock = kFakeClockQuery;
+  cfg.batch_size = 3;
+  LedgerSource src(cfg, Opts());
+  PageLog pages;
+  LedgerCursors seen_in_sink;
+  src.SetSink([&](Batch&& b) {
+    pages.Fn()(std::move(b));
+    seen_in_sink = src.cursors();   // cursors() include the page during the call
+    if (pages.ledger.size() == 2) src.RequestStop();
+  });
+  PollResult r = src.Poll();
+  BOOST_TEST_REQUIRE(!r.report.success);
+  BOOST_TEST(r.report.error == "stopped");
+  BOOST_TEST(r.report.rows_read == 6u);
+  BOOST_TEST(pages.Receipts() == FirstIds(6), boost::test_tools::per_element());
+  BOOST_TEST(seen_in_sink.receipts.id == "r05");
+  BOOST_TEST((src.cursors().receipts == seen_in_sink.receipts));
+
+  src.ClearStop();
+  r = src.Poll();
+  BOOST_TEST_REQUIRE(r.report.success, r.report.error);
+  BOOST_TEST(pages.Receipts() == FirstIds(10), boost::test_tools::per_element());
+  BOOST_TEST(std::get<LedgerBatch>(r.batch).receipts.empty());
+}
+
+BOOST_AUTO_TEST_CASE(sink_that_throws_keeps_the_cursor_before_its_page) {
+  // The sink (the engine) throws on spans page 2: that page's cursor is put
+  // back, so the next poll delivers page 2 again (it was not applied).
+  const std::string db = NewReferenceDb("sinkthrow");
+  std::vector<Sx> spans;
+  for (int i = 0; i < 8; ++i) {
+    spans.push_back({"t" + std::to_string(i), RxId(i), "acme", "op-" + std::to_string(i), kT0 + i * kSec,
+                     std::nullopt});
+  }
+  InsertSpansReference(db, spans);
+  SetClock(db, kT0 + 3600 * kSec);
+  config::TraceStore cfg = TraceConfig(db);
+  cfg.queries.clock = kFakeClockQuery;
+  cfg.batch_size = 3;
+  TraceSource src(cfg, Opts());
+  PageLog pages;
+  int calls = 0;
+  src.SetSink([&](Batch&& b) {
+    if (++calls == 2) throw std::runtime_error("engine refused the page");
+    pages.Fn()(std::move(b));
+  });
+  PollResult r = src.Poll();
+  BOOST_TEST_REQUIRE(!r.report.success);
+  BOOST_TEST(Contains(r.report.error, "engine refused the page"), r.report.error);
+  BOOST_TEST(r.report.rows_read == 3u);
+  BOOST_TEST(pages.Spans() == FirstIds(3), boost::test_tools::per_element());
+  BOOST_TEST(src.cursors().spans.id == "r02");
+
+  r = src.Poll();
+  BOOST_TEST_REQUIRE(r.report.success, r.report.error);
+  BOOST_TEST(pages.Spans() == FirstIds(8), boost::test_tools::per_element());
+  for (const auto& p : pages.traces) BOOST_TEST(p.complete_upto == kMinMicros);
+  TraceBatch fin = std::get<TraceBatch>(r.batch);
+  BOOST_TEST(fin.spans.empty());
+  BOOST_TEST(fin.complete_upto == kT0 + 3600 * kSec - cfg.out_of_order_ms * 1000);
+}
+
+BOOST_AUTO_TEST_CASE(queue_depth_interval_skips_the_count_and_zero_counts_every_poll) {
+  const std::string db = NewReferenceDb("qdepth");
+  InsertReference(db, {{"r00", "acme", kT0}, {"r01", "acme", kT0 + kSec}});
+  SetClock(db, kT0 + 3600 * kSec);
+  config::Ledger cfg = LedgerConfig(db);
+  cfg.queries.clock = kFakeClockQuery;
+  BOOST_TEST(config::Ledger{}.queue_depth_interval_ms == 30000, "the documented default");
+  cfg.queue_depth_interval_ms = 3600 * 1000;
+  LedgerSource hourly(cfg, Opts());
+  cfg.queue_depth_interval_ms = 0;
+  LedgerSource every(cfg, Opts());
+  BOOST_TEST(PollOk<LedgerBatch>(hourly).queue_depth.value() == 2, "the first poll measures");
+  BOOST_TEST(PollOk<LedgerBatch>(every).queue_depth.value() == 2);
+  InsertReference(db, {{"r02", "acme", kT0 + 2 * kSec}});
+  BOOST_TEST(!PollOk<LedgerBatch>(hourly).queue_depth.has_value(), "skipped: the engine keeps the last value");
+  BOOST_TEST(PollOk<LedgerBatch>(every).queue_depth.value() == 3);
+  // A poll that fails after the count does not count as a measurement.
+  Server().Exec(db, "CREATE TABLE test_div (n int NOT NULL); INSERT INTO test_div VALUES (0)");
+  cfg.queue_depth_interval_ms = 3600 * 1000;
+  cfg.queries.proofs_last = "SELECT max(v) FROM (SELECT 1 / n AS v FROM test_div) d";
+  LedgerSource failing(cfg, Opts());
+  BOOST_TEST(!failing.Poll().report.success);
+  Server().Exec(db, "UPDATE test_div SET n = 1");
+  BOOST_TEST(PollOk<LedgerBatch>(failing).queue_depth.value() == 3);
+  BOOST_TEST(!PollOk<LedgerBatch>(failing).queue_depth.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(prepared_statements_once_per_connection) {
+  const std::string db = NewReferenceDb("prepared");
+  config::Connection conf;
+  conf.dsn = Server().Dsn(db);
+  pq::Connection c(pq::OptionsFromConfig(conf));
+  const std::string q = "SELECT $1::bigint + 1";
+  for (int i = 0; i < 3; ++i) BOOST_TEST(c.ExecPrepared(q, {std::int64_t{i}}).int64(0, 0) == i + 1);
+  BOOST_TEST(c.ExecPrepared("SELECT count(*) FROM pg_prepared_statements").int64(0, 0) == 2,
+             "one statement per distinct SQL, the count query included");
+  // The server forgot them (DISCARD ALL, e.g. a pooler): prepared again, once.
+  c.Exec("DISCARD ALL");
+  BOOST_TEST(c.ExecPrepared(q, {std::int64_t{41}}).int64(0, 0) == 42);
+  // Errors are those of Exec: same kind, same server message.
+  std::string plain, prepared;
+  try {
+    c.Exec("SELEC 1");
+  } catch (const pq::PqError& e) {
+    plain = e.what();
+    BOOST_TEST(e.kind() == ErrorKind::kQuery);
+  }
+  try {
+    c.ExecPrepared("SELEC 1");
+  } catch (const pq::PqError& e) {
+    prepared = e.what();
+    BOOST_TEST(e.kind() == ErrorKind::kQuery);
+  }
+  BOOST_TEST(!plain.empty());
+  BOOST_TEST(prepared == plain);
+  BOOST_TEST(c.ExecPrepared(q, {std::int64_t{1}}).int64(0, 0) == 2, "the connection is still usable");
+  // A new connection (a reconnect) prepares its own.
+  pq::Connection c2(pq::OptionsFromConfig(conf));
+  BOOST_TEST(c2.ExecPrepared("SELECT count(*) FROM pg_prepared_statements").int64(0, 0) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(prepared_statements_false_prepares_nothing) {
+  // For poolers that cannot keep prepared statements: every statement is
+  // sent with its text (PQexecParams / PQsendQueryParams), same results.
+  const std::string db = NewReferenceDb("unprepared");
+  config::Connection conf;
+  conf.dsn = Server().Dsn(db);
+  conf.prepared_statements = false;
+  pq::Connection c(pq::OptionsFromConfig(conf));
+  const std::string q = "SELECT $1::bigint + 1";
+  for (int i = 0; i < 3; ++i) BOOST_TEST(c.ExecPrepared(q, {std::int64_t{i}}).int64(0, 0) == i + 1);
+  c.SendPrepared(q, {std::int64_t{9}});
+  BOOST_TEST(c.GetResult().int64(0, 0) == 10);
+  BOOST_TEST(c.ExecPrepared("SELECT count(*) FROM pg_prepared_statements").int64(0, 0) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(pipelined_statement_send_get_and_abandon) {
+  const std::string db = NewReferenceDb("pipeline");
+  config::Connection conf;
+  conf.dsn = Server().Dsn(db);
+  pq::Connection c(pq::OptionsFromConfig(conf));
+  c.SendPrepared("SELECT $1::bigint * 2", {std::int64_t{21}});
+  BOOST_TEST(c.in_flight());
+  BOOST_CHECK_THROW(c.ExecPrepared("SELECT 1"), pq::PqError);   // one statement at a time
+  c.Consume();
+  BOOST_TEST(c.GetResult().int64(0, 0) == 42);
+  BOOST_TEST(!c.in_flight());
+  // Errors come from GetResult, like ExecPrepared's.
+  c.SendPrepared("SELECT 1 / $1::int", {std::int64_t{0}});
+  try {
+    c.GetResult();
+    BOOST_ERROR("division by zero not reported");
+  } catch (const pq::PqError& e) {
+    BOOST_TEST(Contains(e.what(), "division by zero"), e.what());
+    BOOST_TEST(e.kind() == ErrorKind::kQuery);
+  }
+  // Abandon: a long statement is cancelled and drained, the connection stays usable.
+  const auto t = std::chrono::steady_clock::now();
+  c.SendPrepared("SELECT pg_sleep($1::float8)", {std::string("5")});
+  std::this_thread::sleep_for(100ms);
+  c.Abandon();
+  BOOST_TEST(std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count() < 3.0);
+  BOOST_TEST(!c.in_flight());
+  BOOST_TEST(c.ExecPrepared("SELECT 7::bigint").int64(0, 0) == 7);
+}
+
+BOOST_AUTO_TEST_CASE(pipelined_pages_same_rows_as_one_page_at_a_time) {
+  // Pages of 2 over 9 receipts (three share a timestamp across a page cut):
+  // the pipelined read returns the rows of the plain read, each once; a
+  // contract violation on a later page still fails the read and leaves the
+  // connection usable (the statement sent ahead is abandoned).
+  const std::string db = NewReferenceDb("pipepages");
+  std::vector<Rx> rows;
+  for (int i = 0; i < 9; ++i) rows.push_back({RxId(i), "acme", kT0 + kSecs[i] * kSec});
+  InsertReference(db, rows);
+  config::Connection conf;
+  conf.dsn = Server().Dsn(db);
+  pq::Connection c(pq::OptionsFromConfig(conf));
+  for (bool pipeline : {false, true}) {
+    BOOST_TEST_CONTEXT("pipeline " << pipeline) {
+      detail::StreamSpec spec{kDefaultReceiptsQuery, "receipts", 10, 9, 0, kT0 + 3600 * kSec, 2, 0, nullptr,
+                              pipeline};
+      StreamCursor cur;
+      Strings ids;
+      int pages = 0;
+      const auto read = detail::ReadStream(
+          c, spec, cur, [&](const pq::Result& r, int i) { ids.emplace_back(r.text(i, 0)); }, [&] { ++pages; });
+      BOOST_TEST(read.rows == 9u);
+      BOOST_TEST(pages == 5);
+      BOOST_TEST(ids == FirstIds(9), boost::test_tools::per_element());
+      BOOST_TEST(cur.id == "r08");
+      BOOST_TEST(!c.in_flight());
+    }
+  }
+  // Rows after the horizon on page 2: refused; the page-3 statement sent ahead is dropped.
+  detail::StreamSpec bad{kDefaultReceiptsQuery, "receipts", 10, 9, 0, kT0 + 3600 * kSec, 2, 0, nullptr, true};
+  bad.sql = "SELECT receipt_id, tenant_id, op_id, region, policy_version, kid, version, body::text, content_hash, "
+            "CASE WHEN receipt_id = 'r02' THEN 9000000000000000000 ELSE "
+            "(extract(epoch FROM created_at) * 1000000)::bigint END FROM receipts "
+            "WHERE (created_at, receipt_id) > (timestamptz 'epoch' + $1::bigint * interval '1 microsecond', $2::text) "
+            "AND created_at <= timestamptz 'epoch' + $3::bigint * interval '1 microsecond' "
+            "ORDER BY created_at, receipt_id LIMIT $4::bigint";
+  StreamCursor cur;
+  try {
+    detail::ReadStream(c, bad, cur, [](const pq::Result&, int) {});
+    BOOST_ERROR("contract violation not reported");
+  } catch (const pq::PqError& e) {
+    BOOST_TEST(Contains(e.what(), "after the horizon"), e.what());
+  }
+  BOOST_TEST(!c.in_flight());
+  BOOST_TEST(c.ExecPrepared("SELECT 1::bigint").int64(0, 0) == 1);
 }

@@ -75,6 +75,8 @@ BOOST_AUTO_TEST_CASE(wrong_types) {
              "ledgers[0].password_env: expected a string, got null");
   ExpectOnly(kLedger + "histogram:\n  anchor_latency_per_tenant: yes\n", "t.yml:6:30: ",
              "histogram.anchor_latency_per_tenant: expected true or false, got \"yes\"");
+  ExpectOnly(kLedger + "    prepared_statements: off\n", "t.yml:5:26: ",
+             "ledgers[0].prepared_statements: expected true or false, got \"off\"");
   ExpectOnly(kLedger + "    queries: [a]\n", "t.yml:5:14: ",
              "ledgers[0].queries: expected a mapping, got a list");
   ExpectOnly(kLedger + "  - [eu]\n", "t.yml:5:5: ", "ledgers[1]: expected a mapping, got a list");
@@ -205,6 +207,19 @@ BOOST_AUTO_TEST_CASE(batch_size_range) {
              "ledgers[0].batch_size: must be between 1 and 1000000, got 1000001");
   ExpectOnly(kLedger + "trace_stores:\n  - {name: t, dsn: x, batch_size: -5}\n", "t.yml:6:35: ",
              "trace_stores[0].batch_size: must be between 1 and 1000000, got -5");
+}
+
+BOOST_AUTO_TEST_CASE(max_rows_per_poll_and_queue_depth_interval_checked) {
+  ExpectOnly(kLedger + "max_rows_per_poll: -1\n", "t.yml:5:20: ",
+             "max_rows_per_poll: must be at least 0, got -1");
+  ExpectOnly(kLedger + "max_rows_per_poll: lots\n", "t.yml:5:20: ",
+             "max_rows_per_poll: expected an integer, got \"lots\"");
+  ExpectOnly(kLedger + "    queue_depth_interval: 30\n", "t.yml:5:27: ",
+             "ledgers[0].queue_depth_interval: duration needs a unit");
+  ExpectOnly(kLedger + "    queue_depth_interval: -1s\n", "t.yml:5:27: ",
+             "ledgers[0].queue_depth_interval: invalid duration");
+  ExpectOnly(kLedger + "trace_stores:\n  - {name: t, dsn: x, queue_depth_interval: 1s}\n", "t.yml:6:",
+             "unknown key \"queue_depth_interval\" in trace_stores[0]");
 }
 
 BOOST_AUTO_TEST_CASE(queries_set_must_be_non_empty) {

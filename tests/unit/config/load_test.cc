@@ -99,6 +99,7 @@ trace_stores:
     password_env: TRACES_PW
     connect_timeout: 1s
     statement_timeout: 2s
+    prepared_statements: false
     out_of_order: 1m
     batch_size: 1000000
     queries: {clock: SELECT 6, spans: SELECT 7}
@@ -144,6 +145,7 @@ BOOST_AUTO_TEST_CASE(full_config_maps_every_key) {
   BOOST_TEST(eu.conn.password_env == "");
   BOOST_TEST(eu.conn.connect_timeout_ms == 3000);
   BOOST_TEST(eu.conn.statement_timeout_ms == 60000);
+  BOOST_TEST(eu.conn.prepared_statements, "default: prepared");
   BOOST_TEST(eu.out_of_order_ms == 750);
   BOOST_TEST(eu.batch_size == 1000);
   BOOST_TEST(eu.queries.clock == "SELECT 1");
@@ -169,6 +171,7 @@ BOOST_AUTO_TEST_CASE(full_config_maps_every_key) {
   BOOST_TEST(t.conn.password_env == "TRACES_PW");
   BOOST_TEST(t.conn.connect_timeout_ms == 1000);
   BOOST_TEST(t.conn.statement_timeout_ms == 2000);
+  BOOST_TEST(!t.conn.prepared_statements);
   BOOST_TEST(t.out_of_order_ms == 60000);
   BOOST_TEST(t.batch_size == 1000000);
   BOOST_TEST(t.queries.clock == "SELECT 6");
@@ -197,6 +200,7 @@ BOOST_AUTO_TEST_CASE(defaults_when_keys_are_absent) {
   BOOST_TEST(c.state_file == "");
   BOOST_TEST(c.state_max_divergence_keys == 1000000);
   BOOST_TEST(c.log_bad_rows_per_minute == 10);
+  BOOST_TEST(c.max_rows_per_poll == 200000);
   BOOST_TEST(c.coverage.window_ms == 3600000);
   BOOST_TEST(c.coverage.grace_ms == 120000);
   BOOST_TEST(c.tenants.max == 10000);
@@ -217,7 +221,8 @@ BOOST_AUTO_TEST_CASE(defaults_when_keys_are_absent) {
   BOOST_TEST(l.conn.connect_timeout_ms == 5000);
   BOOST_TEST(l.conn.statement_timeout_ms == 10000);
   BOOST_TEST(l.out_of_order_ms == 5000);
-  BOOST_TEST(l.batch_size == 50000);
+  BOOST_TEST(l.batch_size == 5000);
+  BOOST_TEST(l.queue_depth_interval_ms == 30000);
   BOOST_TEST(l.queries.clock.empty());
   BOOST_TEST(l.queries.receipts.empty());
   BOOST_TEST(l.queries.anchored.empty());
@@ -227,7 +232,7 @@ BOOST_AUTO_TEST_CASE(defaults_when_keys_are_absent) {
   const TraceStore& t = c.trace_stores[0];
   BOOST_TEST((t.kind == TraceKind::kPostgres));
   BOOST_TEST(t.out_of_order_ms == 30000);
-  BOOST_TEST(t.batch_size == 50000);
+  BOOST_TEST(t.batch_size == 5000);
   BOOST_TEST(t.conn.connect_timeout_ms == 5000);
   BOOST_TEST(t.conn.statement_timeout_ms == 10000);
   BOOST_TEST(t.line == 6);
@@ -259,6 +264,10 @@ BOOST_AUTO_TEST_CASE(flags_from_file_and_boundary_values_accepted) {
   }
   BOOST_TEST(Parse(kLedger + "    batch_size: 1000000\n").ledgers[0].batch_size == 1000000);
   BOOST_TEST(Parse(kLedger + "    batch_size: 1\n").ledgers[0].batch_size == 1);
+  BOOST_TEST(Parse(kLedger + "    queue_depth_interval: 0s\n").ledgers[0].queue_depth_interval_ms == 0);
+  BOOST_TEST(Parse(kLedger + "    queue_depth_interval: 5m\n").ledgers[0].queue_depth_interval_ms == 300000);
+  BOOST_TEST(Parse(kLedger + "max_rows_per_poll: 0\n").max_rows_per_poll == 0);
+  BOOST_TEST(Parse(kLedger + "max_rows_per_poll: 1\n").max_rows_per_poll == 1);
   BOOST_TEST(Parse(kLedger + "state_file: \"\"\n").state_file == "");
 }
 
