@@ -216,14 +216,28 @@ void Exporter::ApplyPage(source::Source* src, const source::Batch& page) {
   // under one lock: a state file written by the publisher (ExportState under
   // engine_mu_) always has an anchored cursor that matches the applied
   // latency observations, so a restart neither skips nor repeats any.
+  //
+  // It never throws: a page the engine failed to take in full (out of memory
+  // halfway through) counts as applied, so the source does not roll its
+  // cursor back and deliver the page again, which would count its first rows
+  // twice. Losing the rest of one page is the lesser harm, and it is logged.
   std::lock_guard<std::mutex> lock(engine_mu_);
-  std::visit(Overloaded{[](std::monostate) {}, [&](const LedgerBatch& b) { engine_->ApplyLedger(b); },
-                        [&](const TraceBatch& b) { engine_->ApplyTrace(b); },
-                        [&](const FlagsBatch& b) { engine_->ApplyFlags(b); }},
-             page);
-  if (auto* l = dynamic_cast<source::LedgerSource*>(src); l != nullptr) {
-    const auto c = l->cursors().anchored;
-    engine_->SetAnchoredCursor(src->name(), {c.ts, c.id});
+  try {
+    std::visit(Overloaded{[](std::monostate) {}, [&](const LedgerBatch& b) { engine_->ApplyLedger(b); },
+                          [&](const TraceBatch& b) { engine_->ApplyTrace(b); },
+                          [&](const FlagsBatch& b) { engine_->ApplyFlags(b); }},
+               page);
+  } catch (const std::exception& e) {
+    spdlog::error("page not fully applied, its remaining rows are lost source={} error=\"{}\"", src->name(),
+                  e.what());
+  }
+  try {
+    if (auto* l = dynamic_cast<source::LedgerSource*>(src); l != nullptr) {
+      const auto c = l->cursors().anchored;
+      engine_->SetAnchoredCursor(src->name(), {c.ts, c.id});
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("anchored cursor not recorded for the state file source={} error=\"{}\"", src->name(), e.what());
   }
 }
 
@@ -250,7 +264,11 @@ void Exporter::PollOnce(source::Source* src, source::PollResult& r) {
     }
     // A poll cut short by shutdown or reload is not a source failure.
     const bool stopped = !r.report.success && r.report.error == source::kStoppedError;
-    if (!stopped) engine_->RecordPoll(r.report);
+    if (stopped) {
+      engine_->RecordDelivered(r.report);
+    } else {
+      engine_->RecordPoll(r.report);
+    }
   }
   {
     std::lock_guard<std::mutex> lock(wake_mu_);

@@ -236,6 +236,15 @@ void Engine::RecordPoll(const PollReport& report) {
   h.poll_duration.sum += report.duration_seconds;
 }
 
+void Engine::RecordDelivered(const PollReport& report) {
+  const int src = SourceIndex(report.source);
+  if (src < 0) return;
+  auto& h = health_[static_cast<std::size_t>(src)];
+  h.rows_read += report.rows_read;
+  const int decode = static_cast<int>(ErrorKind::kDecode);
+  h.errors[decode] += report.errors[decode];
+}
+
 void Engine::SetAnchoredCursor(const std::string& source, const StreamPosition& pos) {
   const int src = SourceIndex(source);
   if (src < 0) return;

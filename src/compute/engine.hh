@@ -72,6 +72,10 @@ class Engine {
   void ApplyTrace(const TraceBatch& batch);
   void ApplyFlags(const FlagsBatch& batch);
   void RecordPoll(const PollReport& report);
+  // A poll cut short by shutdown or reload: not a failure of the source (up,
+  // last error and poll duration stay as they are), but the pages it already
+  // delivered were applied, so their rows_read and decode errors count.
+  void RecordDelivered(const PollReport& report);
   // Records where a ledger's anchored stream stands, for the state file.
   void SetAnchoredCursor(const std::string& source, const StreamPosition& pos);
 

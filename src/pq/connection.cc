@@ -503,6 +503,13 @@ void Connection::Abandon() noexcept {
   while (PGresult* r = PQgetResult(conn_)) PQclear(r);
 }
 
+void Connection::Drop() noexcept {
+  in_flight_ = false;
+  if (conn_ != nullptr) PQfinish(conn_);
+  conn_ = nullptr;
+  prepared_.clear();
+}
+
 void Connection::ThrowFromResult(PGresult* res, std::string_view sql) {
   const ExecStatusType st = PQresultStatus(res);
   Result owned(res);   // frees res on the way out

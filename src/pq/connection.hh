@@ -143,6 +143,12 @@ class Connection {
   void Consume() noexcept;
   Result GetResult();
   void Abandon() noexcept;
+  // Closes the connection at once, without cancelling or draining a
+  // statement in flight (the server ends it when it sees the socket close):
+  // never blocks on the network. ok() is false afterwards. Used on shutdown
+  // and reload, where Abandon()'s cancel request and drain could wait on a
+  // dead network.
+  void Drop() noexcept;
   bool in_flight() const { return in_flight_; }
 
   // libpq still considers the connection usable.

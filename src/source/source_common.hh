@@ -120,7 +120,8 @@ template <class OnRow>
 StreamRead ReadStream(pq::Connection& c, const StreamSpec& s, StreamCursor& cursor, OnRow&& on_row);
 // Same, and calls on_page() after each page whose rows were all handed to
 // on_row and passed the contract checks (so `cursor` is past that page and
-// the page is final), before the next page is queried. A page that ends the
+// the page is final), before the next page's result is read (with
+// pipelining its statement may already be running). A page that ends the
 // read (short page or max_rows reached) gets its on_page() call too; an empty
 // page does not. An exception from on_page() ends the read.
 template <class OnRow, class OnPage>
@@ -215,11 +216,21 @@ StreamRead ReadStream(pq::Connection& c, const StreamSpec& s, StreamCursor& curs
   // Pipelining: a full page's last row gives the next page's keyset position,
   // so the next page's statement is sent before this page is decoded and
   // PostgreSQL runs it meanwhile. A statement still in flight when the read
-  // ends early (error, stop, sink failure) is cancelled and drained here.
+  // ends early (error, sink failure) is cancelled and drained here; on a
+  // stop (shutdown, reload) the connection is dropped instead, so stopping
+  // never waits for a cancel request or a drain over a dead network.
   struct Flight {
     pq::Connection& c;
-    ~Flight() { c.Abandon(); }
-  } flight{c};
+    const std::atomic<bool>* stop;
+    ~Flight() {
+      if (!c.in_flight()) return;
+      if (stop != nullptr && stop->load()) {
+        c.Drop();
+      } else {
+        c.Abandon();
+      }
+    }
+  } flight{c, s.stop};
   bool sent = false;        // the next page's statement is in flight ...
   StreamCursor sent_from;   // ... reading after this position
   for (;;) {

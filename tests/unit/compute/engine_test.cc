@@ -488,6 +488,33 @@ BOOST_AUTO_TEST_CASE(failing_source_changes_only_its_own_health) {
   BOOST_TEST(s.sources[0].errors[static_cast<int>(ErrorKind::kConnect)] == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(stopped_poll_counts_delivered_rows_but_is_not_a_failure) {
+  Engine e(Opts());
+  PollReport ok;
+  ok.source = "eu";
+  ok.success = true;
+  ok.rows_read = 10;
+  ok.duration_seconds = 0.02;
+  ok.finished_at = kT0;
+  e.RecordPoll(ok);
+  PollReport stopped;
+  stopped.source = "eu";
+  stopped.success = false;
+  stopped.error = "stopped";
+  stopped.rows_read = 5000;
+  stopped.duration_seconds = 3;
+  stopped.errors[static_cast<int>(ErrorKind::kDecode)] = 3;
+  stopped.errors[static_cast<int>(ErrorKind::kQuery)] = 1;
+  e.RecordDelivered(stopped);
+  auto s = e.MakeSnapshot(0);
+  BOOST_TEST(s.sources[0].up);
+  BOOST_TEST(s.sources[0].last_error.empty());
+  BOOST_TEST(s.sources[0].rows_read == 5010u);
+  BOOST_TEST(s.sources[0].errors[static_cast<int>(ErrorKind::kDecode)] == 3u);
+  BOOST_TEST(s.sources[0].errors[static_cast<int>(ErrorKind::kQuery)] == 0u, "a stop is not a query error");
+  BOOST_TEST(s.sources[0].poll_duration.count == 1u, "a stopped poll is not a poll duration sample");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(review_fixes)
