@@ -1,5 +1,4 @@
 // provledger_exporter: flags, signals, wiring. See README for the contract.
-#include <malloc.h>
 #include <signal.h>
 
 #include <spdlog/spdlog.h>
@@ -118,15 +117,12 @@ int Run(const app::CliOptions& opts) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // glibc gives each thread that allocates concurrently its own arena (up to
-  // 8 x cores) and keeps freed memory in each; the exporter has one poller
-  // thread per source plus the publisher and up to web.max_requests HTTP
-  // workers, so a cold start's pages would leave memory stranded in many
-  // arenas. Two arenas keep contention low (allocation happens while
-  // decoding and rendering, not while serving a scrape) and let malloc_trim
-  // after big polls give the memory back. MALLOC_ARENA_MAX in the
-  // environment still wins (set before the first allocation, so here).
-  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 2);
+  // glibc's malloc arenas are left at their default (up to 8 x cores). Capping
+  // them (mallopt(M_ARENA_MAX, 2)) saved a few MiB but made the pollers'
+  // reads slower and so the receipts queries' server time ~1.6x longer
+  // (bench/RESULTS.md, "DB time per cycle"); freed memory of big polls is
+  // returned by malloc_trim in the exporter instead. Operators can still set
+  // MALLOC_ARENA_MAX in the environment.
   const std::vector<std::string> args(argv + 1, argv + argc);
   const auto cli = app::ParseCli(args);
   if (cli.options.help) {
