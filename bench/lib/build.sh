@@ -49,3 +49,10 @@ if [[ ! -x $em_bin || $ROOT/bench/tools/engine_mem.cc -nt $em_bin || $BUILD/src/
     "$BUILD/src/compute/libcompute.a" "$BUILD/src/core/libcore.a"
 fi
 
+
+db_bin=$BUILD/bench/decode_bench
+if [[ ! -x $db_bin || $ROOT/bench/tools/decode_bench.cc -nt $db_bin || $BUILD/src/decode/libdecode.a -nt $db_bin ]]; then
+  ninja -C "$BUILD" -j2 src/decode/libdecode.a src/core/libcore.a >&2
+  c++ -std=c++20 -O2 -g -Wall -Wextra -Werror -I "$ROOT/src" -I "$BUILD" "$ROOT/bench/tools/decode_bench.cc" \
+    -o "$db_bin" "$BUILD/src/decode/libdecode.a" "$BUILD/src/core/libcore.a"
+fi
