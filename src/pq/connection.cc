@@ -368,20 +368,44 @@ std::string Connection::Scrub(std::string msg) const {
   return msg;
 }
 
-Result Connection::Exec(std::string_view sql, const std::vector<Param>& params) {
-  if (!ok()) throw PqError(ErrorKind::kConnect, "", "connection is closed");
-  if (in_flight_) throw PqError(ErrorKind::kQuery, "", "another statement is in flight");
+namespace {
+
+// Parameter values for libpq: NULL for an unset Param. Views into `params`.
+std::vector<const char*> ParamValues(const std::vector<Param>& params) {
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const Param& p : params) values.push_back(p.value ? p.value->c_str() : nullptr);
+  return values;
+}
+
+}  // namespace
+
+void Connection::CheckIdle() const {
+  if (!ok()) throw PqError(ErrorKind::kConnect, "", "connection is closed");
+  if (in_flight_) throw PqError(ErrorKind::kQuery, "", "another statement is in flight");
+}
+
+void Connection::ThrowNoResult() const {
+  // libpq returned no result (out of memory, or the connection broke).
+  const bool bad = PQstatus(conn_) != CONNECTION_OK;
+  throw PqError(bad ? ErrorKind::kConnect : ErrorKind::kQuery, "", Scrub(ErrorText(PQerrorMessage(conn_))));
+}
+
+bool Connection::StatementLost(const PGresult* res) const {
+  // The server forgot the prepared statement (DISCARD ALL: 26000) or a schema
+  // change made its cached plan unusable (0A000): prepare again and re-run.
+  const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+  const std::string_view sqlstate = state ? state : "";
+  return (sqlstate == "26000" || sqlstate == "0A000") && PQstatus(conn_) == CONNECTION_OK;
+}
+
+Result Connection::Exec(std::string_view sql, const std::vector<Param>& params) {
+  CheckIdle();
+  const std::vector<const char*> values = ParamValues(params);
   const std::string text(sql);
   PGresult* res = PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
                                values.data(), nullptr, nullptr, 0);
-  if (res == nullptr) {
-    const bool bad = PQstatus(conn_) != CONNECTION_OK;
-    throw PqError(bad ? ErrorKind::kConnect : ErrorKind::kQuery, "",
-                  Scrub(ErrorText(PQerrorMessage(conn_))));
-  }
+  if (res == nullptr) ThrowNoResult();
   const ExecStatusType st = PQresultStatus(res);
   if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return Result(res);
   ThrowFromResult(res, sql);
@@ -390,11 +414,7 @@ Result Connection::Exec(std::string_view sql, const std::vector<Param>& params) 
 const std::string& Connection::Prepare(const std::string& sql) {
   std::string name = "provledger_" + std::to_string(++next_statement_);
   PGresult* res = PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr);
-  if (res == nullptr) {
-    const bool bad = PQstatus(conn_) != CONNECTION_OK;
-    throw PqError(bad ? ErrorKind::kConnect : ErrorKind::kQuery, "",
-                  Scrub(ErrorText(PQerrorMessage(conn_))));
-  }
+  if (res == nullptr) ThrowNoResult();
   if (PQresultStatus(res) != PGRES_COMMAND_OK) ThrowFromResult(res, sql);
   PQclear(res);
   auto [it, inserted] = prepared_.insert_or_assign(sql, std::move(name));
@@ -403,27 +423,18 @@ const std::string& Connection::Prepare(const std::string& sql) {
 
 Result Connection::ExecPrepared(std::string_view sql, const std::vector<Param>& params) {
   if (!prepare_) return Exec(sql, params);
-  if (!ok()) throw PqError(ErrorKind::kConnect, "", "connection is closed");
-  if (in_flight_) throw PqError(ErrorKind::kQuery, "", "another statement is in flight");
-  std::vector<const char*> values;
-  values.reserve(params.size());
-  for (const Param& p : params) values.push_back(p.value ? p.value->c_str() : nullptr);
+  CheckIdle();
+  const std::vector<const char*> values = ParamValues(params);
   const std::string text(sql);
   auto it = prepared_.find(text);
   const std::string* name = it != prepared_.end() ? &it->second : &Prepare(text);
   for (int attempt = 0;; ++attempt) {
     PGresult* res = PQexecPrepared(conn_, name->c_str(), static_cast<int>(params.size()), values.data(),
                                    nullptr, nullptr, 0);
-    if (res == nullptr) {
-      const bool bad = PQstatus(conn_) != CONNECTION_OK;
-      throw PqError(bad ? ErrorKind::kConnect : ErrorKind::kQuery, "",
-                    Scrub(ErrorText(PQerrorMessage(conn_))));
-    }
+    if (res == nullptr) ThrowNoResult();
     const ExecStatusType st = PQresultStatus(res);
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return Result(res);
-    const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    const std::string_view sqlstate = state ? state : "";
-    if (attempt == 0 && (sqlstate == "26000" || sqlstate == "0A000") && PQstatus(conn_) == CONNECTION_OK) {
+    if (attempt == 0 && StatementLost(res)) {
       PQclear(res);
       name = &Prepare(text);   // the old name, if the server still has it, stays unused
       continue;
@@ -433,12 +444,9 @@ Result Connection::ExecPrepared(std::string_view sql, const std::vector<Param>& 
 }
 
 void Connection::SendPrepared(std::string_view sql, const std::vector<Param>& params) {
-  if (!ok()) throw PqError(ErrorKind::kConnect, "", "connection is closed");
-  if (in_flight_) throw PqError(ErrorKind::kQuery, "", "another statement is in flight");
+  CheckIdle();
   std::string text(sql);
-  std::vector<const char*> values;
-  values.reserve(params.size());
-  for (const Param& p : params) values.push_back(p.value ? p.value->c_str() : nullptr);
+  const std::vector<const char*> values = ParamValues(params);
   int sent;
   if (prepare_) {
     auto it = prepared_.find(text);
@@ -449,11 +457,7 @@ void Connection::SendPrepared(std::string_view sql, const std::vector<Param>& pa
     sent = PQsendQueryParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
                              nullptr, nullptr, 0);
   }
-  if (sent != 1) {
-    const bool bad = PQstatus(conn_) != CONNECTION_OK;
-    throw PqError(bad ? ErrorKind::kConnect : ErrorKind::kQuery, "",
-                  Scrub(ErrorText(PQerrorMessage(conn_))));
-  }
+  if (sent != 1) ThrowNoResult();
   in_flight_ = true;
   flight_sql_ = std::move(text);
   flight_params_ = params;
@@ -474,16 +478,10 @@ Result Connection::GetResult() {
     PQclear(more);
   }
   in_flight_ = false;
-  if (first == nullptr) {
-    const bool bad = PQstatus(conn_) != CONNECTION_OK;
-    throw PqError(bad ? ErrorKind::kConnect : ErrorKind::kQuery, "",
-                  Scrub(ErrorText(PQerrorMessage(conn_))));
-  }
+  if (first == nullptr) ThrowNoResult();
   const ExecStatusType st = PQresultStatus(first);
   if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return Result(first);
-  const char* state = PQresultErrorField(first, PG_DIAG_SQLSTATE);
-  const std::string_view sqlstate = state ? state : "";
-  if (prepare_ && (sqlstate == "26000" || sqlstate == "0A000") && PQstatus(conn_) == CONNECTION_OK) {
+  if (prepare_ && StatementLost(first)) {
     PQclear(first);
     prepared_.erase(flight_sql_);   // prepared again by ExecPrepared, which retries no further
     return ExecPrepared(flight_sql_, flight_params_);

@@ -166,6 +166,13 @@ class Connection {
 
  private:
   [[noreturn]] void ThrowFromResult(pg_result* res, std::string_view sql);
+  // Throws unless the connection is open with no statement in flight.
+  void CheckIdle() const;
+  // Throws for a libpq call that produced no result: kConnect if the
+  // connection is gone, else kQuery, with libpq's (scrubbed) message.
+  [[noreturn]] void ThrowNoResult() const;
+  // `res` failed because the prepared statement is gone or stale.
+  bool StatementLost(const pg_result* res) const;
   std::string Scrub(std::string msg) const;
 
   // Prepares `sql` under a fresh name; returns the name. Throws like Exec.
