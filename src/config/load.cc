@@ -309,7 +309,7 @@ Mapping Loader::ReadMapping(const YAML::Node& node, Pos where, const std::string
   m.ok = true;
   std::vector<Entry> seen;
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key = it->first;
+    const YAML::Node key = it->first;
     Pos key_pos = ValuePos(key, m.pos);
     if (!key.IsScalar()) {
       Report(key_pos, (path.empty() ? std::string("top level") : path) +

@@ -60,8 +60,8 @@ class Parser {
   void Tenants(const YAML::Node& map) {
     std::set<std::string> seen;
     for (auto it = map.begin(); it != map.end(); ++it) {
-      const YAML::Node& key = it->first;
-      const YAML::Node& value = it->second;
+      const YAML::Node key = it->first;
+      const YAML::Node value = it->second;
       if (!key.IsScalar()) {
         Error(key.Mark(), "tenant name must be a string");
         continue;
@@ -88,8 +88,8 @@ class Parser {
   void Features(const std::string& tenant, const YAML::Node& map) {
     std::set<std::string> seen;
     for (auto it = map.begin(); it != map.end(); ++it) {
-      const YAML::Node& key = it->first;
-      const YAML::Node& value = it->second;
+      const YAML::Node key = it->first;
+      const YAML::Node value = it->second;
       if (!key.IsScalar()) {
         Error(key.Mark(), "feature name must be a string");
         continue;

@@ -751,7 +751,8 @@ BOOST_AUTO_TEST_CASE(make_sources_polls_every_kind) {
   c.flags.conn.dsn = Server().Dsn(db);
   c.flags.query = "SELECT 'acme', 'f', 50::float8";
   c.coverage.window_ms = 10 * 365LL * 24 * 3600 * 1000;   // cold start reaches T0
-  auto sources = MakeSources(c, CapturedLog().Fn());
+  CapturedLog log;  // outlives the sources, which log through it
+  auto sources = MakeSources(c, log.Fn());
   BOOST_TEST_REQUIRE(sources.size() == 3u);
   std::size_t rows = 0;
   for (auto& s : sources) {
