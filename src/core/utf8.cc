@@ -1,4 +1,4 @@
-#include "decode/utf8.hh"
+#include "core/utf8.hh"
 
 #include <cstdint>
 
@@ -6,7 +6,7 @@
 #include <emmintrin.h>
 #endif
 
-namespace provledger::decode {
+namespace provledger {
 
 bool IsValidUtf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
@@ -85,4 +85,4 @@ std::string Printable(std::string_view s, std::size_t max_bytes) {
   return out;
 }
 
-}  // namespace provledger::decode
+}  // namespace provledger
