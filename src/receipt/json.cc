@@ -22,6 +22,7 @@ class JsonParser {
 
   std::string Run(std::string_view text) {
     d_.nodes_.clear();
+    d_.depth_ = 0;
     d_.stack_.clear();
     d_.unescaped_.clear();
     // Unescaped content is never longer than its source: views into this
@@ -71,6 +72,7 @@ class JsonParser {
       return Fail(p_, "nesting deeper than 128 levels");
     }
     d_.stack_.push_back(Push(kind, {}));
+    if (static_cast<int>(d_.stack_.size()) > d_.depth_) d_.depth_ = static_cast<int>(d_.stack_.size());
     ++p_;
     return true;
   }

@@ -65,12 +65,17 @@ class Json {
   // The double value of a number node (finite; -0 and underflow read as 0).
   static double NumberValue(const Node& n);
 
+  // The deepest nesting of the parsed value: 0 for a scalar, 1 for {} or
+  // [], 2 for {"a":[]} ... (at most kMaxDepth).
+  int depth() const { return depth_; }
+
   // Drops memory kept for reuse when it is larger than `max_bytes`.
   void Shrink(std::size_t max_bytes);
 
  private:
   friend class JsonParser;
   std::vector<Node> nodes_;
+  int depth_ = 0;
   std::string unescaped_;                 // escaped strings' content
   std::vector<std::uint32_t> stack_;      // open containers (node indices)
   std::vector<std::string_view> keys_;    // duplicate check scratch

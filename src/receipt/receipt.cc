@@ -436,6 +436,10 @@ Result<Receipt> ReadV1(std::string_view body, const Columns& c) {
   Json doc;
   Check chk = ParseObject(doc, body);
   if (chk.first != Error::kNone) return R::Fail(chk.first, std::move(chk.second));
+  if (doc.depth() >= kMaxDepth) {
+    return R::Fail(Error::kConvert, "v1 body is nested " + std::to_string(doc.depth()) +
+                                        " deep; as the v2 payload it would exceed " + std::to_string(kMaxDepth));
+  }
   const auto& nodes = doc.nodes();
   // The body's string field `name`, nullopt when absent, "\x01" marker when
   // present but not a string.

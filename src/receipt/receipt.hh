@@ -116,7 +116,8 @@ Result<Receipt> ReadV2(std::string_view body);
 
 // Reads a v1 row: the body must be a JSON object (kJson, kNotObject); the
 // v2 fields come from the columns, or from the body where a column is empty
-// (docs/receipts.md, mapping); kConvert when the row cannot become v2.
+// (docs/receipts.md, mapping); kConvert when the row cannot become v2
+// (including a body nested kMaxDepth deep: one level more as the payload).
 // payload = the canonical v1 body; version = 1.
 Result<Receipt> ReadV1(std::string_view body, const Columns& columns);
 
