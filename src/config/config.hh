@@ -97,6 +97,18 @@ struct Histogram {
   bool anchor_latency_per_tenant = true;
 };
 
+// Ramp recommendation thresholds (src/recommend, README "Ramp recommendations").
+// Used by the coverage reporter and the ramp controller.
+struct Recommend {
+  double advance_min_coverage_pct = 99.5;     // advance at or above, with no divergence
+  std::int64_t min_operations = 100;          // fewer settled operations: no coverage-based step
+  double rollback_below_coverage_pct = 95.0;  // roll back below this coverage (0 disables)
+  double rollback_drop_points = 2.0;          // roll back when coverage fell by more (negative disables)
+  bool rollback_on_new_divergence = true;     // roll back when divergence appeared
+  std::vector<double> steps = {10, 50, 100};  // ramp steps, strictly increasing, in (0, 100]
+  int line = 0;                               // position of the `recommend` key (0 = not set)
+};
+
 struct Web {
   std::string listen_address = ":23473";
   std::string telemetry_path = "/metrics";
@@ -116,6 +128,7 @@ struct Config {
   Coverage coverage;
   Tenants tenants;
   Histogram histogram;
+  Recommend recommend;
   std::vector<Ledger> ledgers;
   std::vector<TraceStore> trace_stores;
   Flags flags;

@@ -32,10 +32,13 @@ namespace {
 
 // ---- key tables: the single list of accepted keys (also feeds KnownKeyPaths) ----
 
-constexpr std::array<std::string_view, 12> kRootKeys = {
+constexpr std::array<std::string_view, 13> kRootKeys = {
     "web",      "poll_interval", "state_file", "state_max_divergence_keys",
     "log_bad_rows_per_minute", "max_rows_per_poll", "coverage", "tenants", "histogram",
-    "ledgers",  "trace_stores",  "flags"};
+    "recommend", "ledgers",  "trace_stores",  "flags"};
+constexpr std::array<std::string_view, 6> kRecommendKeys = {
+    "advance_min_coverage", "min_operations", "rollback_below_coverage", "rollback_drop_points",
+    "rollback_on_new_divergence", "steps"};
 constexpr std::array<std::string_view, 3> kWebKeys = {"listen_address", "telemetry_path",
                                                       "max_requests"};
 constexpr std::array<std::string_view, 2> kCoverageKeys = {"window", "grace"};
@@ -278,6 +281,8 @@ class Loader {
   bool GetBool(const Mapping& m, std::string_view key, bool& out);
   void GetRegexList(const Mapping& m, std::string_view key, std::vector<std::string>& out);
   void GetBuckets(const Mapping& m, std::string_view key, std::vector<double>& out);
+  bool GetNumber(const Mapping& m, std::string_view key, double& out, double min, double max);
+  void GetSteps(const Mapping& m, std::string_view key, std::vector<double>& out);
   void GetQuery(const Mapping& m, std::string_view key, std::string& out);
   void GetName(const Mapping& m, std::string& out, bool required);
 
@@ -285,6 +290,7 @@ class Loader {
   void LoadCoverage(const Mapping& root, Coverage& coverage);
   void LoadTenants(const Mapping& root, Tenants& tenants);
   void LoadHistogram(const Mapping& root, Histogram& histogram);
+  void LoadRecommend(const Mapping& root, Recommend& recommend);
   void LoadConnection(const Mapping& m, Connection& conn, bool dsn_required);
   void LoadLedgers(const Mapping& root, std::vector<Ledger>& ledgers);
   void LoadTraceStores(const Mapping& root, std::vector<TraceStore>& stores);
@@ -559,6 +565,77 @@ void Loader::GetBuckets(const Mapping& m, std::string_view key, std::vector<doub
   if (all_ok) out = std::move(bounds);
 }
 
+// A plain (unquoted) decimal number within [min, max].
+bool Loader::GetNumber(const Mapping& m, std::string_view key, double& out, double min,
+                       double max) {
+  const Entry* e = m.Find(key);
+  if (e == nullptr) return false;
+  const std::string path = Join(m.path, key);
+  if (!e->value.IsScalar() || IsQuoted(e->value)) {
+    Report(e->value_pos, path + ": expected a number, got " + Describe(e->value));
+    return false;
+  }
+  const std::string& s = e->value.Scalar();
+  const char* begin = s.data();
+  if (!s.empty() && s[0] == '+') ++begin;
+  double v = 0;
+  auto [ptr, ec] = std::from_chars(begin, s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || !std::isfinite(v)) {
+    Report(e->value_pos, path + ": expected a number, got " + Describe(e->value));
+    return false;
+  }
+  if (v < min || v > max) {
+    std::ostringstream range;
+    range << "must be between " << min << " and " << max;
+    Report(e->value_pos, path + ": " + range.str() + ", got " + s);
+    return false;
+  }
+  out = v;
+  return true;
+}
+
+// Ramp steps: a non-empty list of percents, strictly increasing, in (0, 100].
+void Loader::GetSteps(const Mapping& m, std::string_view key, std::vector<double>& out) {
+  const Entry* e = m.Find(key);
+  if (e == nullptr) return;
+  const std::string path = Join(m.path, key);
+  if (!e->value.IsSequence() || e->value.size() == 0) {
+    Report(e->value_pos, path + ": expected a non-empty list of percents, got " + Describe(e->value));
+    return;
+  }
+  std::vector<double> steps;
+  bool all_ok = true;
+  std::size_t i = 0;
+  for (auto it = e->value.begin(); it != e->value.end(); ++it, ++i) {
+    const YAML::Node& item = *it;
+    const std::string item_path = path + "[" + std::to_string(i) + "]";
+    Pos pos = ValuePos(item, e->value_pos);
+    double v = 0;
+    std::string s = item.IsScalar() ? item.Scalar() : std::string();
+    const char* begin = s.data();
+    if (!s.empty() && s[0] == '+') ++begin;
+    auto [ptr, ec] = std::from_chars(begin, s.data() + s.size(), v);
+    if (!item.IsScalar() || IsQuoted(item) || ec != std::errc() || ptr != s.data() + s.size() ||
+        !std::isfinite(v)) {
+      Report(pos, item_path + ": expected a number, got " + Describe(item));
+      all_ok = false;
+      continue;
+    }
+    if (v <= 0 || v > 100) {
+      Report(pos, item_path + ": a step must be greater than 0 and at most 100, got " + s);
+      all_ok = false;
+      continue;
+    }
+    if (!steps.empty() && v <= steps.back()) {
+      Report(pos, item_path + ": steps must be strictly increasing, got " + s);
+      all_ok = false;
+      continue;
+    }
+    steps.push_back(v);
+  }
+  if (all_ok) out = std::move(steps);
+}
+
 void Loader::GetQuery(const Mapping& m, std::string_view key, std::string& out) {
   std::string sql;
   if (!GetString(m, key, sql, false)) return;
@@ -653,6 +730,26 @@ void Loader::LoadHistogram(const Mapping& root, Histogram& histogram) {
   if (!m.ok) return;
   GetBuckets(m, "anchor_latency_buckets_ms", histogram.anchor_latency_buckets_ms);
   GetBool(m, "anchor_latency_per_tenant", histogram.anchor_latency_per_tenant);
+}
+
+void Loader::LoadRecommend(const Mapping& root, Recommend& r) {
+  Mapping m = ReadSubMapping(root, "recommend", kRecommendKeys);
+  if (!m.ok) return;
+  r.line = root.Find("recommend")->key_pos.line;
+  GetNumber(m, "advance_min_coverage", r.advance_min_coverage_pct, 0, 100);
+  GetInt(m, "min_operations", r.min_operations, 0, kInt64Max);
+  GetNumber(m, "rollback_below_coverage", r.rollback_below_coverage_pct, 0, 100);
+  GetNumber(m, "rollback_drop_points", r.rollback_drop_points, -1, 100);
+  GetBool(m, "rollback_on_new_divergence", r.rollback_on_new_divergence);
+  GetSteps(m, "steps", r.steps);
+  if (r.rollback_below_coverage_pct > r.advance_min_coverage_pct) {
+    const Entry* e = m.Find("rollback_below_coverage");
+    if (e == nullptr) e = m.Find("advance_min_coverage");
+    std::ostringstream msg;
+    msg << "recommend.rollback_below_coverage (" << r.rollback_below_coverage_pct
+        << ") must not exceed recommend.advance_min_coverage (" << r.advance_min_coverage_pct << ")";
+    Report(e != nullptr ? e->value_pos : m.pos, msg.str());
+  }
 }
 
 void Loader::LoadConnection(const Mapping& m, Connection& conn, bool dsn_required) {
@@ -867,6 +964,7 @@ Config Loader::Run(const std::string& text) {
   LoadCoverage(root, cfg.coverage);
   LoadTenants(root, cfg.tenants);
   LoadHistogram(root, cfg.histogram);
+  LoadRecommend(root, cfg.recommend);
   LoadLedgers(root, cfg.ledgers);
   LoadTraceStores(root, cfg.trace_stores);
   LoadFlags(root, cfg.flags);
@@ -939,12 +1037,14 @@ Config LoadConfig(const std::string& path) {
 std::vector<std::string> KnownKeyPaths() {
   std::vector<std::string> out;
   AddPaths(out, "", kRootKeys,
-           {"web", "coverage", "tenants", "histogram", "ledgers", "trace_stores", "flags"});
+           {"web", "coverage", "tenants", "histogram", "recommend", "ledgers", "trace_stores",
+            "flags"});
   AddPaths(out, "web.", kWebKeys);
   AddPaths(out, "coverage.", kCoverageKeys);
   AddPaths(out, "tenants.", kTenantsKeys, {"shard"});
   AddPaths(out, "tenants.shard.", kShardKeys);
   AddPaths(out, "histogram.", kHistogramKeys);
+  AddPaths(out, "recommend.", kRecommendKeys);
   AddPaths(out, "ledgers[].", kLedgerKeys, {"queries"});
   AddPaths(out, "ledgers[].queries.", kLedgerQueryKeys);
   AddPaths(out, "trace_stores[].", kTraceKeys, {"queries"});

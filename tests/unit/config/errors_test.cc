@@ -366,5 +366,54 @@ BOOST_AUTO_TEST_CASE(all_problems_reported_in_one_pass_sorted_by_position) {
   }
 }
 
+BOOST_AUTO_TEST_SUITE(recommend_section)
+
+BOOST_AUTO_TEST_CASE(values_are_read) {
+  Config c = Parse(kLedger +
+                   "recommend:\n  advance_min_coverage: 99.9\n  min_operations: 5\n"
+                   "  rollback_below_coverage: 90\n  rollback_drop_points: -1\n"
+                   "  rollback_on_new_divergence: false\n  steps: [5, 25, 100]\n");
+  BOOST_TEST(c.recommend.advance_min_coverage_pct == 99.9);
+  BOOST_TEST(c.recommend.min_operations == 5);
+  BOOST_TEST(c.recommend.rollback_below_coverage_pct == 90.0);
+  BOOST_TEST(c.recommend.rollback_drop_points == -1.0);
+  BOOST_TEST(!c.recommend.rollback_on_new_divergence);
+  BOOST_TEST(c.recommend.steps == (std::vector<double>{5, 25, 100}), boost::test_tools::per_element());
+  BOOST_TEST(c.recommend.line == 5);
+  Config d = Parse(kLedger);
+  BOOST_TEST(d.recommend.advance_min_coverage_pct == 99.5);
+  BOOST_TEST(d.recommend.steps == (std::vector<double>{10, 50, 100}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(every_rule_has_a_position) {
+  ExpectOnly(kLedger + "recommend:\n  advance_min_coverage: 101\n", "t.yml:6:25: ",
+             "recommend.advance_min_coverage: must be between 0 and 100, got 101");
+  ExpectOnly(kLedger + "recommend:\n  advance_min_coverage: \"99\"\n", "t.yml:6:25: ",
+             "expected a number, got a quoted string");
+  ExpectOnly(kLedger + "recommend:\n  advance_min_coverage: .nan\n", "t.yml:6:25: ",
+             "expected a number");
+  ExpectOnly(kLedger + "recommend:\n  min_operations: -1\n", "t.yml:6:19: ",
+             "recommend.min_operations: must be at least 0");
+  ExpectOnly(kLedger + "recommend:\n  rollback_drop_points: 200\n", "t.yml:6:25: ",
+             "recommend.rollback_drop_points: must be between -1 and 100");
+  ExpectOnly(kLedger + "recommend:\n  advance_min_coverage: 90\n  rollback_below_coverage: 95\n",
+             "t.yml:7:28: ",
+             "recommend.rollback_below_coverage (95) must not exceed recommend.advance_min_coverage (90)");
+  ExpectOnly(kLedger + "recommend:\n  steps: []\n", "t.yml:6:10: ",
+             "recommend.steps: expected a non-empty list of percents");
+  ExpectOnly(kLedger + "recommend:\n  steps: [10, 0, 100]\n", "t.yml:6:15: ",
+             "recommend.steps[1]: a step must be greater than 0 and at most 100, got 0");
+  ExpectOnly(kLedger + "recommend:\n  steps: [10, 150]\n", "t.yml:6:15: ",
+             "a step must be greater than 0 and at most 100, got 150");
+  ExpectOnly(kLedger + "recommend:\n  steps: [50, 10]\n", "t.yml:6:15: ",
+             "recommend.steps[1]: steps must be strictly increasing, got 10");
+  ExpectOnly(kLedger + "recommend:\n  steps: [10, x]\n", "t.yml:6:15: ",
+             "recommend.steps[1]: expected a number, got \"x\"");
+  ExpectOnly(kLedger + "recommend:\n  stepz: [10]\n", "t.yml:6:3: ",
+             "unknown key \"stepz\" in recommend; did you mean \"steps\"?");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 }  // namespace
 }  // namespace provledger::config::test
