@@ -62,11 +62,12 @@ void Exporter::BuildEngine(const compute::PersistentState* state, const std::vec
   engine_ = std::move(engine);
 }
 
-void Exporter::Start() {
+void Exporter::Restore() {
+  restored_ = true;
   std::optional<compute::PersistentState> state;
   if (!cfg_.state_file.empty()) {
     try {
-      state = state::ReadStateFile(cfg_.state_file);
+      state = state::ReadStateFile(cfg_.state_file, NowMicros());
       if (state) {
         spdlog::info("state file loaded path={} window_end_us={} anchored_cursors={}", cfg_.state_file,
                      state->window_end, state->anchored_cursors.size());
@@ -74,11 +75,22 @@ void Exporter::Start() {
         spdlog::info("no state file yet, starting from the coverage window path={}", cfg_.state_file);
       }
     } catch (const std::exception& e) {
-      spdlog::error("state file unusable, starting from the coverage window: {}", e.what());
+      // Keep the bad file for inspection; the next write must not replace it.
+      std::string why;
+      const std::string aside = state::SetAsideUnusable(cfg_.state_file, &why);
+      spdlog::error("state file unusable, starting from the coverage window: {} kept_as={}", e.what(),
+                    aside.empty() ? "(not moved: " + why + ")" : aside);
       state.reset();
     }
   }
   BuildEngine(state ? &*state : nullptr, nullptr);
+  // Publish what the state restored before any poll: counters must not read
+  // lower between start and the first poll than before the restart.
+  PublishOnce(false);
+}
+
+void Exporter::Start() {
+  if (!restored_) Restore();
   StartThreads(nullptr);
 }
 
@@ -342,14 +354,17 @@ void Exporter::PublishOnce(bool write_state) {
       state->saved_at = now;
     }
   }
-  publisher_.Publish(std::move(snap));
+  // Written before publishing, so a failed write is counted in this publish.
   if (state) {
     try {
       state::WriteStateFile(cfg_.state_file, *state);
     } catch (const std::exception& e) {
+      ++state_write_errors_;
       spdlog::error("cannot write state file: {}", e.what());
     }
   }
+  snap.state_write_errors = state_write_errors_.load();
+  publisher_.Publish(std::move(snap));
 }
 
 void Exporter::PublishLoop() {

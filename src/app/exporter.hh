@@ -33,7 +33,12 @@ class Exporter {
   Exporter(const Exporter&) = delete;
   Exporter& operator=(const Exporter&) = delete;
 
-  // Loads the state file (if configured), positions the sources and starts the
+  // Loads the state file (if configured) and publishes what it restored, so a
+  // scrape before the first poll already has the restored counters. An
+  // unusable state file is set aside as <state_file>.unusable, logged, and
+  // the exporter starts from the window. Called once, before Start().
+  void Restore();
+  // Restore() if not done yet, then positions the sources and starts the
   // threads. Never throws for database trouble: sources start down and retry.
   void Start();
   // Stops the threads, writes the state file one last time.
@@ -79,6 +84,9 @@ class Exporter {
   bool stopping_ = false;
   bool dirty_ = false;
   std::set<std::string> reported_;   // sources that reported since the last publish
+
+  std::atomic<std::uint64_t> state_write_errors_{0};
+  bool restored_ = false;   // provledger_exporter_state_write_errors_total
 };
 
 }  // namespace provledger::app

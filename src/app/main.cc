@@ -27,6 +27,10 @@ void ApplyFlagOverrides(const app::CliOptions& o, config::Config& cfg) {
   if (o.telemetry_path) cfg.web.telemetry_path = *o.telemetry_path;
 }
 
+// What this binary's HTTP server can do, so the config check refuses exactly
+// what the start refuses.
+config::LoadOptions LoadOptions() { return {.ipv6_listen = http::Ipv6ListenAvailable()}; }
+
 void LogProblems(const config::ConfigError& e) {
   for (const auto& p : e.problems()) spdlog::error("config: {}", p);
 }
@@ -34,7 +38,7 @@ void LogProblems(const config::ConfigError& e) {
 int Run(const app::CliOptions& opts) {
   config::Config cfg;
   try {
-    cfg = config::LoadConfig(opts.config_file);
+    cfg = config::LoadConfig(opts.config_file, LoadOptions());
   } catch (const config::ConfigError& e) {
     LogProblems(e);
     spdlog::error("invalid configuration, not starting file={}", opts.config_file);
@@ -53,6 +57,10 @@ int Run(const app::CliOptions& opts) {
   signal(SIGPIPE, SIG_IGN);
 
   render::Publisher publisher;
+  // The state file is restored and published before the listener exists: no
+  // scrape can see a counter lower than before the restart (issue 9 item 13).
+  app::Exporter exporter(cfg, publisher);
+  exporter.Restore();
   std::unique_ptr<http::HttpServer> server;
   try {
     server = std::make_unique<http::HttpServer>(
@@ -68,7 +76,6 @@ int Run(const app::CliOptions& opts) {
   const std::string path = cfg.web.telemetry_path;
   const std::int64_t max_requests = cfg.web.max_requests;
   const std::string config_file = opts.config_file;
-  app::Exporter exporter(std::move(cfg), publisher);
   exporter.Start();
 
   std::string notify_error;
@@ -83,7 +90,7 @@ int Run(const app::CliOptions& opts) {
       app::SdNotify("RELOADING=1");
       spdlog::info("SIGHUP: reloading configuration file={}", config_file);
       try {
-        config::Config next = config::LoadConfig(config_file);
+        config::Config next = config::LoadConfig(config_file, LoadOptions());
         ApplyFlagOverrides(opts, next);
         if (next.web.listen_address != listen || next.web.telemetry_path != path ||
             next.web.max_requests != max_requests) {
@@ -139,7 +146,9 @@ int main(int argc, char** argv) {
     std::cerr << "\n" << app::CliUsage();
     return 2;
   }
-  if (cli.options.config_check) return config::CheckConfigFile(cli.options.config_file, std::cout, std::cerr);
+  if (cli.options.config_check) {
+    return config::CheckConfigFile(cli.options.config_file, std::cout, std::cerr, LoadOptions());
+  }
   app::SetupLogging(cli.options.log_level, cli.options.log_format);
   return Run(cli.options);
 }

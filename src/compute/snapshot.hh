@@ -66,6 +66,7 @@ struct Snapshot {
   std::uint64_t tenants = 0;                                 // distinct tenants admitted
   std::uint64_t tenants_dropped = 0;                         // distinct tenants refused by the cap
   std::uint64_t pending_ops = 0;                             // traced ops not yet settled
+  std::uint64_t state_write_errors = 0;                      // failed state-file writes (set by the app)
 };
 
 }  // namespace provledger::compute

@@ -1,6 +1,9 @@
 #include "compute/tenants.hh"
 
+#include <re2/re2.h>
+
 #include <algorithm>
+#include <stdexcept>
 
 namespace provledger::compute {
 
@@ -22,28 +25,67 @@ std::uint64_t StableHash64(std::uint64_t h, std::string_view s) {
 
 std::uint64_t StableHash64(std::string_view s) { return StableHash64(kFnvOffset, s); }
 
-TenantRegistry::TenantRegistry(TenantPolicy policy) : policy_(std::move(policy)) {
-  for (const auto& p : policy_.allow) allow_.emplace_back(p, std::regex::ECMAScript | std::regex::optimize);
-  for (const auto& p : policy_.deny) deny_.emplace_back(p, std::regex::ECMAScript | std::regex::optimize);
+namespace {
+
+// RE2 compiles without recursion and matches in linear time; its program size
+// is bounded by max_mem, so a pattern such as "(a{1000}){1000}" is refused
+// instead of taking memory without limit.
+RE2::Options PatternOptions() {
+  RE2::Options o;
+  o.set_log_errors(false);
+  o.set_max_mem(8 << 20);
+  return o;
+}
+
+}  // namespace
+
+std::string TenantPatternError(std::string_view pattern) {
+  if (pattern.size() > kMaxTenantPatternBytes) {
+    return "regular expression is " + std::to_string(pattern.size()) + " bytes long; the limit is " +
+           std::to_string(kMaxTenantPatternBytes);
+  }
+  RE2 re(re2::StringPiece(pattern.data(), pattern.size()), PatternOptions());
+  if (!re.ok()) return "invalid regular expression (RE2 syntax): " + re.error();
+  return "";
+}
+
+struct TenantRegistry::Patterns {
+  std::vector<std::unique_ptr<RE2>> allow;
+  std::vector<std::unique_ptr<RE2>> deny;
+
+  static void Compile(const std::vector<std::string>& in, std::vector<std::unique_ptr<RE2>>& out) {
+    for (const auto& p : in) {
+      if (std::string why = TenantPatternError(p); !why.empty()) throw std::invalid_argument("tenant pattern: " + why);
+      out.push_back(std::make_unique<RE2>(p, PatternOptions()));
+    }
+  }
+  static bool Any(const std::vector<std::unique_ptr<RE2>>& res, std::string_view name) {
+    const re2::StringPiece text(name.data(), name.size());
+    for (const auto& re : res) {
+      if (RE2::FullMatch(text, *re)) return true;
+    }
+    return false;
+  }
+};
+
+TenantRegistry::TenantRegistry(TenantPolicy policy)
+    : policy_(std::move(policy)), patterns_(std::make_unique<Patterns>()) {
+  Patterns::Compile(policy_.allow, patterns_->allow);
+  Patterns::Compile(policy_.deny, patterns_->deny);
   if (policy_.shard_total < 1) policy_.shard_total = 1;
 }
+
+TenantRegistry::~TenantRegistry() = default;
+TenantRegistry::TenantRegistry(TenantRegistry&&) noexcept = default;
+TenantRegistry& TenantRegistry::operator=(TenantRegistry&&) noexcept = default;
 
 bool TenantRegistry::Passes(std::string_view name) const {
   if (policy_.shard_total > 1) {
     const auto shard = StableHash64(name) % static_cast<std::uint64_t>(policy_.shard_total);
     if (shard != static_cast<std::uint64_t>(policy_.shard_index)) return false;
   }
-  if (!allow_.empty()) {
-    bool any = false;
-    for (const auto& re : allow_) {
-      if (std::regex_match(name.begin(), name.end(), re)) { any = true; break; }
-    }
-    if (!any) return false;
-  }
-  for (const auto& re : deny_) {
-    if (std::regex_match(name.begin(), name.end(), re)) return false;
-  }
-  return true;
+  if (!patterns_->allow.empty() && !Patterns::Any(patterns_->allow, name)) return false;
+  return !Patterns::Any(patterns_->deny, name);
 }
 
 int TenantRegistry::Admit(std::string_view name) {

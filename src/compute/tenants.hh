@@ -3,7 +3,7 @@
 #pragma once
 
 #include <cstdint>
-#include <regex>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -18,9 +18,17 @@ std::uint64_t StableHash64(std::string_view s);
 // Same, continuing from a previous hash (to hash several fields with a separator).
 std::uint64_t StableHash64(std::uint64_t seed, std::string_view s);
 
+// Longest accepted allow/deny pattern, bytes.
+inline constexpr std::size_t kMaxTenantPatternBytes = 4096;
+
+// The one rule for an allow/deny pattern: RE2 syntax (as Prometheus label
+// matchers), matched against the whole name, at most kMaxTenantPatternBytes.
+// Returns "" when `pattern` is usable, else why not (one line, no pattern text).
+std::string TenantPatternError(std::string_view pattern);
+
 struct TenantPolicy {
   std::int64_t max = 10000;
-  std::vector<std::string> allow;   // full-match ECMAScript regexes; empty = all
+  std::vector<std::string> allow;   // full-match RE2 patterns (TenantPatternError); empty = all
   std::vector<std::string> deny;
   std::int64_t shard_index = 0;
   std::int64_t shard_total = 1;
@@ -38,8 +46,12 @@ class TenantRegistry {
   static constexpr int kFiltered = -1;   // not ours: allow/deny or another shard
   static constexpr int kDropped = -2;    // ours, but over the cap
 
-  // Throws std::regex_error on a bad pattern (the config loader validates first).
+  // Throws std::invalid_argument on a bad pattern (the config loader validates
+  // first, with the same rule: TenantPatternError).
   explicit TenantRegistry(TenantPolicy policy);
+  ~TenantRegistry();
+  TenantRegistry(TenantRegistry&&) noexcept;
+  TenantRegistry& operator=(TenantRegistry&&) noexcept;
 
   // Id (>= 0) of an admitted tenant, or kFiltered / kDropped. The first `max`
   // distinct tenants that pass the filters are admitted, for the life of the
@@ -57,8 +69,8 @@ class TenantRegistry {
   bool Passes(std::string_view name) const;
 
   TenantPolicy policy_;
-  std::vector<std::regex> allow_;
-  std::vector<std::regex> deny_;
+  struct Patterns;                      // compiled RE2s (RE2 stays out of this header)
+  std::unique_ptr<Patterns> patterns_;
   std::unordered_map<std::string, int, StringHash, std::equal_to<>> ids_;
   std::vector<std::string> names_;
   std::unordered_set<std::uint64_t> filtered_cache_;   // fingerprints of filtered names (bounded)

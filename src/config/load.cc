@@ -15,7 +15,6 @@
 #include <fstream>
 #include <limits>
 #include <ostream>
-#include <regex>
 #include <span>
 #include <sstream>
 #include <string>
@@ -25,7 +24,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "compute/tenants.hh"
+#include "config/dsn.hh"
+#include "config/listen_address.hh"
 #include "config/load.hh"
+#include "config/yaml_document.hh"
 
 namespace provledger::config {
 namespace {
@@ -177,42 +180,6 @@ bool IsBlank(std::string_view s) {
                      [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; });
 }
 
-// "[host]:port": host empty, a name/IPv4, or a bracketed IPv6; port 0..65535.
-// Returns an empty string when valid, else the reason.
-std::string CheckListenAddress(std::string_view addr) {
-  std::size_t colon = addr.rfind(':');
-  if (colon == std::string_view::npos) {
-    return "must be [host]:port, e.g. \":23473\" or \"127.0.0.1:23473\"";
-  }
-  std::string_view host = addr.substr(0, colon);
-  std::string_view port = addr.substr(colon + 1);
-  if (port.empty() || port.size() > 5 ||
-      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return "port must be a number from 0 to 65535";
-  }
-  int port_number = 0;
-  std::from_chars(port.data(), port.data() + port.size(), port_number);
-  if (port_number > 65535) return "port must be a number from 0 to 65535";
-  if (!host.empty() && host.front() == '[') {
-    if (host.size() < 3 || host.back() != ']') return "IPv6 host must be written as [addr]:port";
-    std::string_view inner = host.substr(1, host.size() - 2);
-    bool ok = std::all_of(inner.begin(), inner.end(), [](char c) {
-      return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.' || c == '%' ||
-             std::isalnum(static_cast<unsigned char>(c));
-    });
-    if (!ok || inner.find(':') == std::string_view::npos) return "invalid IPv6 host";
-    return "";
-  }
-  if (host.find(':') != std::string_view::npos) {
-    return "IPv6 host must be written in brackets, e.g. \"[::1]:23473\"";
-  }
-  bool ok = std::all_of(host.begin(), host.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_';
-  });
-  if (!ok) return "invalid host " + Quote(host);
-  return "";
-}
-
 // ---- the document walk ----
 
 struct Entry {
@@ -244,7 +211,7 @@ struct NameUse {
 
 class Loader {
  public:
-  explicit Loader(std::string file) : file_(std::move(file)) {}
+  Loader(std::string file, LoadOptions options) : file_(std::move(file)), options_(options) {}
 
   Config Run(const std::string& text);
   // Problems as "FILE:LINE:COLUMN: message", sorted by position.
@@ -298,6 +265,7 @@ class Loader {
   void CheckUniqueNames();
 
   std::string file_;
+  LoadOptions options_;
   std::vector<Problem> problems_;
   std::vector<NameUse> names_;  // every source name, in file order
 };
@@ -485,12 +453,11 @@ void Loader::GetRegexList(const Mapping& m, std::string_view key, std::vector<st
       Report(pos, item_path + ": expected a regular expression string, got " + Describe(item));
       continue;
     }
-    try {
-      std::regex re(item.Scalar(), std::regex::ECMAScript);
+    const std::string why = compute::TenantPatternError(item.Scalar());
+    if (why.empty()) {
       patterns.push_back(item.Scalar());
-    } catch (const std::regex_error& err) {
-      Report(pos, item_path + ": invalid regular expression " + Quote(item.Scalar()) + ": " +
-                      err.what());
+    } else {
+      Report(pos, item_path + ": " + why + ": " + Quote(item.Scalar()));
     }
   }
   out = std::move(patterns);
@@ -666,8 +633,8 @@ void Loader::LoadWeb(const Mapping& root, Web& web) {
   if (!m.ok) return;
   std::string addr;
   if (GetString(m, "listen_address", addr, false)) {
-    std::string why = CheckListenAddress(addr);
-    if (why.empty()) {
+    std::string why;
+    if (ParseListenAddress(addr, options_.ipv6_listen, &why)) {
       web.listen_address = addr;
     } else {
       Report(m.Find("listen_address")->value_pos,
@@ -757,8 +724,12 @@ void Loader::LoadConnection(const Mapping& m, Connection& conn, bool dsn_require
   if (GetString(m, "dsn", dsn, dsn_required)) {
     const Pos pos = m.Find("dsn")->value_pos;
     // Never quote the DSN: it may hold the very password being rejected.
+    // Judged by what libpq parses (config/dsn.hh), as the connection will.
+    std::string why;
     if (IsBlank(dsn)) {
       Report(pos, Join(m.path, "dsn") + ": must not be empty");
+    } else if (!ParseDsn(dsn, &why)) {
+      Report(pos, Join(m.path, "dsn") + ": not a valid libpq connection string or URI: " + why);
     } else if (DsnHasPassword(dsn)) {
       Report(pos, Join(m.path, "dsn") +
                       ": must not contain a password; put the password in a file named by "
@@ -937,23 +908,16 @@ void Loader::CheckUniqueNames() {
 Config Loader::Run(const std::string& text) {
   Config cfg;
   cfg.path = file_;
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(text);
-  } catch (const YAML::Exception& err) {
-    Pos pos = PosOf(err.mark);
-    if (pos.line == 0) pos = {1, 1};
-    Report(pos, "YAML syntax error: " + err.msg);
+  YamlDocument doc = LoadSingleYamlDocument(text, kMaxConfigBytes);
+  if (!doc.ok) {
+    Report({doc.line, doc.column}, doc.message);
     return cfg;
   }
-  if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
+  if (doc.root.IsNull()) {
     Report({1, 1}, "configuration is empty; at least one ledger must be configured");
     return cfg;
   }
-  if (docs.size() > 1) {
-    Report(ValuePos(docs[1], {1, 1}), "only one YAML document is allowed in a config file");
-  }
-  Mapping root = ReadMapping(docs[0], {1, 1}, "", kRootKeys);
+  Mapping root = ReadMapping(doc.root, {1, 1}, "", kRootKeys);
   if (!root.ok) return cfg;
   LoadWeb(root, cfg.web);
   GetDuration(root, "poll_interval", cfg.poll_interval_ms, kMinPollIntervalMs, kInt64Max);
@@ -1013,25 +977,21 @@ void AddPaths(std::vector<std::string>& out, const std::string& prefix,
 ConfigError::ConfigError(std::vector<std::string> problems)
     : std::runtime_error(JoinLines(problems)), problems_(std::move(problems)) {}
 
-Config ParseConfig(const std::string& yaml_text, const std::string& filename) {
-  Loader loader(filename);
+Config ParseConfig(const std::string& yaml_text, const std::string& filename, const LoadOptions& options) {
+  Loader loader(filename, options);
   Config cfg = loader.Run(yaml_text);
   std::vector<std::string> problems = loader.Formatted();
   if (!problems.empty()) throw ConfigError(std::move(problems));
   return cfg;
 }
 
-Config LoadConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw ConfigError({path + ": cannot read configuration file: " + std::strerror(errno)});
+Config LoadConfig(const std::string& path, const LoadOptions& options) {
+  std::string text;
+  if (std::string why = ReadBoundedFile(path, kMaxConfigBytes, text, "configuration file");
+      !why.empty()) {
+    throw ConfigError({path + ": " + why});
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    throw ConfigError({path + ": cannot read configuration file: " + std::strerror(errno)});
-  }
-  return ParseConfig(text.str(), path);
+  return ParseConfig(text, path, options);
 }
 
 std::vector<std::string> KnownKeyPaths() {
@@ -1053,9 +1013,9 @@ std::vector<std::string> KnownKeyPaths() {
   return out;
 }
 
-int CheckConfigFile(const std::string& path, std::ostream& out, std::ostream& err) {
+int CheckConfigFile(const std::string& path, std::ostream& out, std::ostream& err, const LoadOptions& options) {
   try {
-    Config cfg = LoadConfig(path);
+    Config cfg = LoadConfig(path, options);
     out << "config OK: " << cfg.ledgers.size() << " ledgers, " << cfg.trace_stores.size()
         << " trace stores\n";
     return 0;

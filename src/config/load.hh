@@ -43,13 +43,20 @@ class ConfigError : public std::runtime_error {
   std::vector<std::string> problems_;
 };
 
-// Reads and validates the file at `path`. Config::path is set to `path`.
-// Throws ConfigError (also when the file cannot be read).
-Config LoadConfig(const std::string& path);
+// What the running binary can do, where the config depends on it: the
+// loader refuses what the start would refuse (--config.check included).
+struct LoadOptions {
+  bool ipv6_listen = true;   // the HTTP server can listen on IPv6 (http::Ipv6ListenAvailable)
+};
+
+// Reads and validates the file at `path` (at most 1 MiB, one YAML document).
+// Config::path is set to `path`. Throws ConfigError (also when the file
+// cannot be read).
+Config LoadConfig(const std::string& path, const LoadOptions& options = {});
 
 // Validates `yaml_text`; `filename` is used in problem messages and as
 // Config::path. Throws ConfigError.
-Config ParseConfig(const std::string& yaml_text, const std::string& filename);
+Config ParseConfig(const std::string& yaml_text, const std::string& filename, const LoadOptions& options = {});
 
 // Prometheus-style duration ("1h30m", "500ms"; units d h m s ms, descending,
 // each once) -> milliseconds. nullopt when malformed, unit-less or overflowing.
@@ -59,10 +66,6 @@ std::optional<std::int64_t> ParseDurationMs(std::string_view text);
 // ("1h30m", "0s"). `ms` must be >= 0.
 std::string FormatDurationMs(std::int64_t ms);
 
-// True when a libpq conninfo string ("password=...") or URI
-// ("postgresql://user:secret@host", "?password=...") carries a password.
-bool DsnHasPassword(std::string_view dsn);
-
 // Every key the loader accepts, as dotted paths with "[]" for list items
 // ("web.listen_address", "ledgers[].queries.clock"). Used by tests to prove the
 // example config and docs/configuration.md cover every key.
@@ -71,6 +74,7 @@ std::vector<std::string> KnownKeyPaths();
 // The --config.check behaviour: loads `path`; when valid prints
 // "config OK: N ledgers, M trace stores\n" to `out` and returns 0; otherwise
 // prints every problem, one per line, to `err` and returns 1.
-int CheckConfigFile(const std::string& path, std::ostream& out, std::ostream& err);
+int CheckConfigFile(const std::string& path, std::ostream& out, std::ostream& err,
+                    const LoadOptions& options = {});
 
 }  // namespace provledger::config

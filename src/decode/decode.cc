@@ -4,6 +4,7 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #if defined(__SSE2__)
@@ -629,6 +630,38 @@ bool EightDigits(const char* p, std::uint64_t* out) {
 
 }  // namespace
 
+namespace {
+
+// The code point of a control or bidirectional-formatting character at
+// name[i] (valid UTF-8), or -1: C0 and DEL, C1 (U+0080..U+009F), ALM
+// (U+061C), LRM/RLM (U+200E/F), line/paragraph separators (U+2028/9),
+// LRE..RLO (U+202A..U+202E) and LRI..PDI (U+2066..U+2069). Such names would
+// reach the landing page and dashboards and reorder or hide text there.
+int ControlAt(std::string_view s, std::size_t i) {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  if (b0 < 0x20 || b0 == 0x7f) return b0;
+  if (b0 == 0xc2 && i + 1 < s.size()) {
+    const auto b1 = static_cast<unsigned char>(s[i + 1]);
+    if (b1 >= 0x80 && b1 <= 0x9f) return b1;
+  }
+  if (b0 == 0xd8 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x9c) return 0x061c;
+  if (b0 == 0xe2 && i + 2 < s.size()) {
+    const auto b1 = static_cast<unsigned char>(s[i + 1]);
+    const auto b2 = static_cast<unsigned char>(s[i + 2]);
+    const int cp = 0x2000 | ((b1 & 0x3f) << 6) | (b2 & 0x3f);
+    if (cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) return cp;
+  }
+  return -1;
+}
+
+std::string CodePoint(int cp) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "U+%04X", static_cast<unsigned>(cp));
+  return buf;
+}
+
+}  // namespace
+
 std::string ValidateTenant(std::string_view name, std::size_t max_bytes) {
   if (name.empty()) return "tenant name is empty";
   if (name.size() > max_bytes) {
@@ -637,6 +670,14 @@ std::string ValidateTenant(std::string_view name, std::size_t max_bytes) {
   }
   if (name.find('\0') != std::string_view::npos) return "tenant name contains a NUL byte";
   if (!IsValidUtf8(name)) return "tenant name is not valid UTF-8: \"" + Printable(name) + "\"";
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const auto b = static_cast<unsigned char>(name[i]);
+    if (b >= 0x20 && b < 0x7f) continue;   // printable ASCII: the common case
+    if (const int cp = ControlAt(name, i); cp >= 0) {
+      return "tenant name contains the control or bidirectional character " + CodePoint(cp) + ": \"" +
+             Printable(name) + "\"";
+    }
+  }
   return {};
 }
 

@@ -19,6 +19,7 @@
 #include <civetweb.h>
 #include <spdlog/spdlog.h>
 
+#include "config/listen_address.hh"
 #include "http/landing.hh"
 #include "http/negotiate.hh"
 
@@ -34,10 +35,6 @@ constexpr const char* kTextHtml = "text/html; charset=utf-8";
 HttpError AddressError(std::string_view address, std::string_view why) {
   return HttpError("invalid --web.listen-address \"" + std::string(address) + "\": " +
                    std::string(why));
-}
-
-bool IsDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // While mg_start2 runs (synchronously, on the constructing thread) CivetWeb's
@@ -89,47 +86,19 @@ void InitCivetwebOnce() {
 }  // namespace
 
 std::string ToCivetListeningPorts(std::string_view address, bool ipv6_available) {
-  if (address.find_first_of(", \t\r\n") != std::string_view::npos) {
-    throw AddressError(address, "must be a single [HOST]:PORT");
-  }
-  std::string_view host;
-  std::string_view port;
-  bool ipv6 = false;
-  if (!address.empty() && address.front() == '[') {
-    const std::size_t close = address.find("]:");
-    if (close == std::string_view::npos) throw AddressError(address, "expected [IPV6]:PORT");
-    host = address.substr(1, close - 1);
-    port = address.substr(close + 2);
-    ipv6 = true;
-  } else {
-    const std::size_t colon = address.rfind(':');
-    if (colon == std::string_view::npos) throw AddressError(address, "missing :PORT");
-    host = address.substr(0, colon);
-    port = address.substr(colon + 1);
-  }
-  if (!IsDigits(port) || port.size() > 5) throw AddressError(address, "port must be 0-65535");
-  unsigned port_number = 0;
-  std::from_chars(port.data(), port.data() + port.size(), port_number);
-  if (port_number > 65535) throw AddressError(address, "port must be 0-65535");
-  const std::string port_str = std::to_string(port_number);
+  // The rule is the config loader's, so --config.check refuses what this does.
+  std::string why;
+  const auto a = config::ParseListenAddress(address, ipv6_available, &why);
+  if (!a) throw AddressError(address, why);
+  const std::string port = std::to_string(a->port);
+  if (a->ipv6) return "[" + a->host + "]:" + port;
+  if (a->host.empty()) return port;  // all IPv4 interfaces
+  return a->host + ":" + port;
+}
 
-  if (ipv6) {
-    if (!ipv6_available) {
-      throw AddressError(address, "IPv6 addresses are not supported by this CivetWeb build");
-    }
-    in6_addr a6{};
-    if (inet_pton(AF_INET6, std::string(host).c_str(), &a6) != 1) {
-      throw AddressError(address, "not an IPv6 address");
-    }
-    return "[" + std::string(host) + "]:" + port_str;
-  }
-  if (host.empty()) return port_str;  // all IPv4 interfaces
-  if (host == "localhost") return "127.0.0.1:" + port_str;
-  in_addr a4{};
-  if (inet_pton(AF_INET, std::string(host).c_str(), &a4) != 1) {
-    throw AddressError(address, "host must be an IPv4 address, [IPv6 address], localhost or empty");
-  }
-  return std::string(host) + ":" + port_str;
+bool Ipv6ListenAvailable() {
+  InitCivetwebOnce();
+  return mg_check_feature(MG_FEATURES_IPV6) != 0;
 }
 
 HttpServer::HttpServer(HttpOptions options, const render::Publisher& publisher)
@@ -142,7 +111,7 @@ HttpServer::HttpServer(HttpOptions options, const render::Publisher& publisher)
   }
   InitCivetwebOnce();
   const std::string ports =
-      ToCivetListeningPorts(options_.listen_address, mg_check_feature(MG_FEATURES_IPV6) != 0);
+      ToCivetListeningPorts(options_.listen_address, Ipv6ListenAvailable());
   const std::string threads =
       std::to_string(std::clamp<std::int64_t>(options_.max_requests, 1, 1024));
 

@@ -47,7 +47,11 @@ struct HttpOptions {
 // "127.0.0.1:0" -> "127.0.0.1:0", "localhost:80" -> "127.0.0.1:80",
 // "[::1]:80" -> "[::1]:80" (only when CivetWeb has IPv6). Throws HttpError
 // on anything else (missing port, port > 65535, spaces, commas).
+// The syntax rule is config::ParseListenAddress (one rule for the check and the start).
 std::string ToCivetListeningPorts(std::string_view listen_address, bool ipv6_available);
+
+// Whether this CivetWeb build can listen on IPv6 (config::LoadOptions::ipv6_listen).
+bool Ipv6ListenAvailable();
 
 class HttpServer {
  public:

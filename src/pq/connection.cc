@@ -1,5 +1,7 @@
 #include "pq/connection.hh"
 
+#include "config/dsn.hh"
+
 #include <libpq-fe.h>
 
 #include <cctype>
@@ -16,131 +18,6 @@ namespace {
 std::string TrimNewlines(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;
-}
-
-bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
-  }
-  return true;
-}
-
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && StartsWithNoCase(a, b);
-}
-
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
-void AddSecret(std::vector<std::string>* secrets, std::string_view raw) {
-  if (secrets == nullptr || raw.empty()) return;
-  secrets->emplace_back(raw);
-  std::string decoded = PercentDecode(raw);
-  if (decoded != raw && !decoded.empty()) secrets->push_back(std::move(decoded));
-}
-
-std::string RedactUri(std::string_view uri, std::vector<std::string>* secrets) {
-  std::string out;
-  const std::size_t scheme_end = uri.find("://");
-  const std::size_t auth = scheme_end + 3;
-  std::size_t host_end = uri.find_first_of("/?", auth);
-  if (host_end == std::string_view::npos) host_end = uri.size();
-  const std::size_t at = uri.substr(0, host_end).rfind('@');
-  if (at != std::string_view::npos && at >= auth) {
-    const std::size_t colon = uri.substr(0, at).find(':', auth);
-    if (colon != std::string_view::npos) {
-      AddSecret(secrets, uri.substr(colon + 1, at - colon - 1));
-      out.append(uri.substr(0, colon + 1)).append("***");
-      out.append(uri.substr(at, host_end - at));
-    } else {
-      out.append(uri.substr(0, host_end));
-    }
-  } else {
-    out.append(uri.substr(0, host_end));
-  }
-  // Query parameters: password=... up to the next '&'.
-  std::size_t i = host_end;
-  const std::size_t q = uri.find('?', host_end);
-  if (q == std::string_view::npos) {
-    out.append(uri.substr(host_end));
-    return out;
-  }
-  out.append(uri.substr(host_end, q + 1 - host_end));
-  i = q + 1;
-  while (i <= uri.size()) {
-    std::size_t amp = uri.find('&', i);
-    if (amp == std::string_view::npos) amp = uri.size();
-    std::string_view kv = uri.substr(i, amp - i);
-    if (StartsWithNoCase(kv, "password=")) {
-      AddSecret(secrets, kv.substr(9));
-      out.append("password=***");
-    } else {
-      out.append(kv);
-    }
-    if (amp < uri.size()) out.push_back('&');
-    i = amp + 1;
-  }
-  return out;
-}
-
-// key=value conninfo: rebuilt token by token, the password value replaced.
-std::string RedactKeyValue(std::string_view s, std::vector<std::string>* secrets) {
-  std::string out;
-  std::size_t i = 0;
-  auto space = [&](std::size_t k) { return k < s.size() && std::isspace(static_cast<unsigned char>(s[k])); };
-  while (i < s.size()) {
-    const std::size_t start = i;
-    while (space(i)) ++i;
-    out.append(s.substr(start, i - start));
-    const std::size_t key_start = i;
-    while (i < s.size() && s[i] != '=' && !space(i)) ++i;
-    std::string_view key = s.substr(key_start, i - key_start);
-    const std::size_t after_key = i;
-    while (space(i)) ++i;
-    if (i >= s.size() || s[i] != '=') {
-      // Not key=value: keep the text as it is and go on.
-      out.append(s.substr(key_start, i - key_start));
-      continue;
-    }
-    ++i;  // '='
-    while (space(i)) ++i;
-    const std::size_t value_start = i;
-    if (i < s.size() && s[i] == '\'') {
-      ++i;
-      while (i < s.size() && s[i] != '\'') {
-        if (s[i] == '\\' && i + 1 < s.size()) ++i;
-        ++i;
-      }
-      if (i < s.size()) ++i;  // closing quote
-    } else {
-      while (i < s.size() && !space(i)) {
-        if (s[i] == '\\' && i + 1 < s.size()) ++i;
-        ++i;
-      }
-    }
-    if (EqualsNoCase(key, "password")) {
-      std::string_view v = s.substr(value_start, i - value_start);
-      if (v.size() >= 2 && v.front() == '\'' && v.back() == '\'') v = v.substr(1, v.size() - 2);
-      AddSecret(secrets, v);
-      out.append(key).append("=***");
-    } else {
-      out.append(s.substr(key_start, after_key - key_start));
-      out.append(s.substr(after_key, i - after_key));
-    }
-  }
-  return out;
 }
 
 std::string ErrorText(const char* msg) {
@@ -194,41 +71,17 @@ ConnectOptions OptionsFromConfig(const config::Connection& c) {
   return o;
 }
 
-namespace {
+std::string RedactDsn(std::string_view dsn) { return config::RedactDsn(dsn); }
 
-std::string Redact(std::string_view dsn, std::vector<std::string>* secrets) {
-  try {
-    if (StartsWithNoCase(dsn, "postgresql://") || StartsWithNoCase(dsn, "postgres://")) {
-      return RedactUri(dsn, secrets);
-    }
-    return RedactKeyValue(dsn, secrets);
-  } catch (...) {
-    return "<dsn>";
-  }
-}
-
-}  // namespace
-
-std::string RedactDsn(std::string_view dsn) { return Redact(dsn, nullptr); }
-
-Connection::Connection(const ConnectOptions& o) : prepare_(o.prepare), redacted_dsn_(Redact(o.dsn, &secrets_)) {
-  // Everything that may be a password, so no message can carry one: libpq's
-  // DSN parse errors can quote URI components.
+Connection::Connection(const ConnectOptions& o)
+    : prepare_(o.prepare), secrets_(config::DsnSecrets(o.dsn)), redacted_dsn_(config::RedactDsn(o.dsn)) {
+  // Everything that may be a password, so no message can carry one.
   if (o.password && !o.password->empty()) secrets_.push_back(*o.password);
-  char* err = nullptr;
-  PQconninfoOption* parsed = PQconninfoParse(o.dsn.c_str(), &err);
-  if (parsed == nullptr) {
-    std::string msg = err ? ErrorText(err) : std::string("out of memory");
-    if (err) PQfreemem(err);
-    throw PqError(ErrorKind::kConnect, "", Scrub("invalid DSN \"" + redacted_dsn_ + "\": " + msg));
-  }
+  std::string why;
+  auto parsed = config::ParseDsn(o.dsn, &why);
+  if (!parsed) throw PqError(ErrorKind::kConnect, "", Scrub("invalid DSN: " + why));
   std::vector<std::pair<std::string, std::string>> kv;
-  for (PQconninfoOption* p = parsed; p->keyword != nullptr; ++p) {
-    if (p->val == nullptr) continue;
-    if (std::strcmp(p->keyword, "password") == 0 && *p->val != '\0') secrets_.emplace_back(p->val);
-    kv.emplace_back(p->keyword, p->val);
-  }
-  PQconninfoFree(parsed);
+  for (auto& opt : *parsed) kv.emplace_back(std::move(opt.keyword), std::move(opt.value));
 
   auto find = [&](std::string_view key) -> std::string* {
     for (auto& [k, v] : kv) {

@@ -59,9 +59,8 @@ std::optional<std::string> ReadPassword(const config::Connection& c);
 // ConnectOptions for a config::Connection (reads the password).
 ConnectOptions OptionsFromConfig(const config::Connection& c);
 
-// `dsn` with every password removed, for log lines: key=value "password=..."
-// (quoted or not) -> "password=***", URI "user:secret@" -> "user:***@",
-// URI query "password=..." -> "password=***". Never throws.
+// `dsn` for log lines: config::RedactDsn (what libpq parses, as
+// keyword=value pairs, password and sslpassword as ***). Never throws.
 std::string RedactDsn(std::string_view dsn);
 
 // A parameter of Exec: text or SQL NULL.

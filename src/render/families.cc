@@ -260,6 +260,11 @@ std::vector<prometheus::MetricFamily> RenderFamilies(const compute::Snapshot& s,
     Add(out, std::move(f));
   }
   {
+    auto f = Family(kStateWriteErrors);
+    f.metric.push_back(Counter({}, static_cast<double>(s.state_write_errors)));
+    Add(out, std::move(f));
+  }
+  {
     auto f = Family(kPendingOps);
     f.metric.push_back(Gauge({}, static_cast<double>(s.pending_ops)));
     Add(out, std::move(f));

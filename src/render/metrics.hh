@@ -88,6 +88,10 @@ inline constexpr MetricDef kTenantsDropped{
     "provledger_exporter_tenants_dropped_total", MetricType::Counter,
     "Distinct tenants refused because the tenant cap (tenants.max) was reached; their rows are "
     "not exported; count, from the last poll."};
+inline constexpr MetricDef kStateWriteErrors{
+    "provledger_exporter_state_write_errors_total", MetricType::Counter,
+    "Failed writes of the state file (state_file) since the exporter started; the last good file "
+    "stays in place; count."};
 inline constexpr MetricDef kPendingOps{
     "provledger_exporter_pending_operations", MetricType::Gauge,
     "Traced operations seen but not yet settled (still inside the grace period); count, from "
@@ -121,10 +125,10 @@ inline constexpr MetricDef kProcessStart{
     "Start time of the process since the Unix epoch in seconds."};
 
 // Every metric, in exposition order.
-inline constexpr std::array<const MetricDef*, 23> kMetrics = {
+inline constexpr std::array<const MetricDef*, 24> kMetrics = {
     &kCoveragePct,   &kDivergenceCount, &kOpsSettled,     &kAnchorLatency, &kQueueDepth,
     &kProofsLastTs,  &kFlagRampPct,     &kSourceUp,       &kPollDuration,  &kPollErrors,
-    &kLastPollSuccess, &kRowsRead,      &kTenants,        &kTenantsDropped, &kPendingOps,
+    &kLastPollSuccess, &kRowsRead,      &kTenants,        &kTenantsDropped, &kStateWriteErrors, &kPendingOps,
     &kWindowEnd,     &kBuildInfo,       &kProcessCpu,     &kProcessResident, &kProcessVirtual,
     &kProcessOpenFds, &kProcessMaxFds,  &kProcessStart,
 };

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "config/yaml_document.hh"
 #include "decode/decode.hh"
 
 namespace provledger::source {
@@ -27,8 +28,7 @@ PollResult FlagsFileSource::Poll() {
   detail::RunGuarded(report, nullptr, last_error_, [&] {
     struct stat st {};
     if (::stat(path_.c_str(), &st) != 0) {
-      throw pq::PqError(ErrorKind::kQuery, "",
-                        "cannot read flags file " + path_ + ": " + std::strerror(errno));
+      throw pq::PqError(ErrorKind::kQuery, "", path_ + ": cannot read flags file: " + std::strerror(errno));
     }
     Stamp now;
     now.dev = static_cast<std::uint64_t>(st.st_dev);
@@ -36,13 +36,11 @@ PollResult FlagsFileSource::Poll() {
     now.size = static_cast<std::int64_t>(st.st_size);
     now.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
     if (!have_ || !(now == stamp_)) {
-      std::ifstream in(path_, std::ios::binary);
-      if (!in) {
-        throw pq::PqError(ErrorKind::kQuery, "",
-                          "cannot read flags file " + path_ + ": " + std::strerror(errno));
+      std::string text;
+      if (std::string why = config::ReadBoundedFile(path_, kMaxFlagsSpecBytes, text, "flags file");
+          !why.empty()) {
+        throw pq::PqError(ErrorKind::kQuery, "", path_ + ": " + why);
       }
-      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      if (in.bad()) throw pq::PqError(ErrorKind::kQuery, "", "cannot read flags file " + path_);
       FlagsSpec spec = ParseFlagsSpec(text, path_, options_.max_tenant_bytes);
       have_ = true;
       stamp_ = now;

@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 #pragma GCC diagnostic pop
 
+#include "config/yaml_document.hh"
 #include "decode/decode.hh"
 #include "decode/utf8.hh"
 
@@ -121,13 +122,17 @@ class Parser {
   }
 
   void Run(std::string_view text) {
-    YAML::Node root;
-    try {
-      root = YAML::Load(std::string(text));
-    } catch (const YAML::Exception& e) {
-      Fatal(e.mark, "YAML syntax error: " + e.msg);
+    config::YamlDocument doc = config::LoadSingleYamlDocument(text, kMaxFlagsSpecBytes);
+    if (!doc.ok) {
+      YAML::Mark m = YAML::Mark::null_mark();
+      if (doc.line > 0) {
+        m.line = doc.line - 1;
+        m.column = doc.column - 1;
+      }
+      Fatal(m, doc.message);
       return;
     }
+    const YAML::Node root = doc.root;
     if (!root || root.IsNull()) return;
     if (!root.IsMap()) {
       Fatal(root.Mark(), "top level must be a mapping tenant -> feature -> percent");

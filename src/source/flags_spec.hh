@@ -12,7 +12,9 @@
 // The wrapped form is recognised when the top level has a `tenants` key
 // whose value is a mapping of mappings (non-empty, or the only key); other
 // top-level keys beside it (e.g. `version`, `generated_at`) are ignored.
-// An empty file (or `{}`/null document) is a valid, empty set.
+// An empty file (or `{}`/null document) is a valid, empty set. The file is
+// one YAML document of at most kMaxFlagsSpecBytes (config/yaml_document.hh:
+// a second document, or a larger file, is fatal).
 //
 // Entry errors (tenant name invalid or too long, tenant value not a
 // mapping, duplicate tenant or feature, feature name invalid, pct not a
@@ -29,6 +31,8 @@
 #include "core/rows.hh"
 
 namespace provledger::source {
+
+inline constexpr std::size_t kMaxFlagsSpecBytes = 16 << 20;
 
 struct FlagsSpecError {
   std::string file;

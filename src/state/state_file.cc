@@ -1,14 +1,19 @@
 #include "state/state_file.hh"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <stdexcept>
+
+#include "config/yaml_document.hh"
+#include "decode/decode.hh"
+#include "decode/utf8.hh"
 
 namespace provledger::state {
 
@@ -20,12 +25,45 @@ namespace {
 
 json Hist(const HistogramData& h) { return {{"buckets", h.bucket_counts}, {"count", h.count}, {"sum", h.sum}}; }
 
+[[noreturn]] void Unusable(const std::string& what) { throw UnusableState(what); }
+
+// nlohmann converts -1 to 2^64-1 for get<uint64_t>(): counters must be
+// written as unsigned JSON integers.
+std::uint64_t Count(const json& j, const char* what) {
+  if (!j.is_number_unsigned()) Unusable(std::string(what) + " must be a non-negative integer");
+  return j.get<std::uint64_t>();
+}
+
+std::vector<std::uint64_t> Counts(const json& j, const char* what) {
+  if (!j.is_array()) Unusable(std::string(what) + " must be a list");
+  std::vector<std::uint64_t> out;
+  out.reserve(j.size());
+  for (const auto& v : j) out.push_back(Count(v, what));
+  return out;
+}
+
 HistogramData Hist(const json& j) {
   HistogramData h;
-  h.bucket_counts = j.at("buckets").get<std::vector<std::uint64_t>>();
-  h.count = j.at("count").get<std::uint64_t>();
+  h.bucket_counts = Counts(j.at("buckets"), "anchor_latency buckets");
+  h.count = Count(j.at("count"), "anchor_latency count");
   h.sum = j.at("sum").get<double>();
   return h;
+}
+
+bool TimeOk(Micros t, Micros now) {
+  return t >= now - kMaxStatePastUs && t <= now + kMaxStateFutureUs;
+}
+
+std::string TimeProblem(const std::string& what, Micros t, Micros now) {
+  return what + " " + std::to_string(t) + " is outside [now - 10 years, now + 1 day] (now " + std::to_string(now) +
+         ")";
+}
+
+std::string TenantProblem(const std::string& where, const std::string& name) {
+  // Names in the state were admitted by decode's rule; a longer bound than
+  // tenants.max_name_bytes, which may have changed since.
+  std::string why = decode::ValidateTenant(name, 4096);
+  return why.empty() ? why : where + ": " + why;
 }
 
 [[noreturn]] void Fail(const std::string& what, const std::string& path) {
@@ -71,14 +109,15 @@ PersistentState DecodeState(const std::string& text) {
   try {
     j = json::parse(text);
   } catch (const json::exception& e) {
-    throw std::runtime_error(std::string("state is not valid JSON: ") + e.what());
+    // nlohmann quotes the bytes it read: escape them (they may be anything).
+    Unusable("state is not valid JSON: " + decode::Printable(e.what(), 200));
   }
   try {
     PersistentState st;
     st.version = j.at("version").get<int>();
     if (st.version != PersistentState::kVersion) {
-      throw std::runtime_error("state version " + std::to_string(st.version) + " is not supported (want " +
-                               std::to_string(PersistentState::kVersion) + ")");
+      Unusable("state version " + std::to_string(st.version) + " is not supported (want " +
+               std::to_string(PersistentState::kVersion) + ")");
     }
     st.saved_at = j.at("saved_at_us").get<std::int64_t>();
     st.window_end = j.at("window_end_us").get<std::int64_t>();
@@ -86,56 +125,112 @@ PersistentState DecodeState(const std::string& text) {
       st.anchored_cursors[name] = {c.at("ts_us").get<std::int64_t>(), c.at("id").get<std::string>()};
     }
     for (const auto& [t, c] : j.at("settled").items()) {
-      st.settled[t] = {c.at("attested").get<std::uint64_t>(), c.at("missing").get<std::uint64_t>(),
-                       c.at("divergent").get<std::uint64_t>()};
+      st.settled[t] = {Count(c.at("attested"), "settled"), Count(c.at("missing"), "settled"),
+                       Count(c.at("divergent"), "settled")};
     }
-    st.divergence = j.at("divergence").get<std::map<std::string, std::uint64_t>>();
+    for (const auto& [t, n] : j.at("divergence").items()) st.divergence[t] = Count(n, "divergence");
     st.latency_bounds_ms = j.at("latency_bounds_ms").get<std::vector<double>>();
     st.latency_per_tenant = j.at("latency_per_tenant").get<bool>();
     for (const auto& e : j.at("anchor_latency")) {
       auto h = Hist(e);
       if (h.bucket_counts.size() != st.latency_bounds_ms.size()) {
-        throw std::runtime_error("anchor_latency bucket count does not match latency_bounds_ms");
+        Unusable("anchor_latency bucket count does not match latency_bounds_ms");
       }
       st.anchor_latency[{e.at("region").get<std::string>(), e.at("tenant").get<std::string>()}] = std::move(h);
     }
     for (const auto& k : j.at("counted_receipt_divergences")) {
-      st.counted_receipt_divergences.emplace_back(k.at(0).get<std::uint64_t>(), k.at(1).get<std::int64_t>());
+      st.counted_receipt_divergences.emplace_back(Count(k.at(0), "counted_receipt_divergences key"),
+                                                  k.at(1).get<std::int64_t>());
     }
-    st.tenants_dropped = j.at("tenants_dropped").get<std::uint64_t>();
-    st.dropped_tenants = j.at("dropped_tenants").get<std::vector<std::uint64_t>>();
+    st.tenants_dropped = Count(j.at("tenants_dropped"), "tenants_dropped");
+    st.dropped_tenants = Counts(j.at("dropped_tenants"), "dropped_tenants");
     return st;
   } catch (const json::exception& e) {
-    throw std::runtime_error(std::string("state has a missing or mistyped field: ") + e.what());
+    Unusable("state has a missing or mistyped field: " + decode::Printable(e.what(), 200));
   }
+}
+
+std::string PlausibilityProblem(const PersistentState& st, Micros now) {
+  if (!TimeOk(st.saved_at, now)) return TimeProblem("saved_at_us", st.saved_at, now);
+  if (st.window_end != kMinMicros && !TimeOk(st.window_end, now)) {
+    return TimeProblem("window_end_us", st.window_end, now);
+  }
+  for (const auto& [name, pos] : st.anchored_cursors) {
+    const std::string where = "anchored_cursors[" + decode::Printable(name) + "]";
+    if (pos.ts != kMinMicros && !TimeOk(pos.ts, now)) return TimeProblem(where + ".ts_us", pos.ts, now);
+    if (pos.id.size() > 4096 || !decode::IsValidUtf8(pos.id)) return where + ".id is not a plausible row id";
+  }
+  auto counter = [](const std::string& what, std::uint64_t v) {
+    return v > kMaxStateCounter ? what + " " + std::to_string(v) + " is larger than 2^53" : std::string();
+  };
+  for (const auto& [tenant, c] : st.settled) {
+    if (auto p = TenantProblem("settled", tenant); !p.empty()) return p;
+    for (std::uint64_t v : {c.attested, c.missing, c.divergent}) {
+      if (auto p = counter("settled[" + tenant + "]", v); !p.empty()) return p;
+    }
+  }
+  for (const auto& [tenant, n] : st.divergence) {
+    if (auto p = TenantProblem("divergence", tenant); !p.empty()) return p;
+    if (auto p = counter("divergence[" + tenant + "]", n); !p.empty()) return p;
+  }
+  for (std::size_t i = 0; i < st.latency_bounds_ms.size(); ++i) {
+    const double b = st.latency_bounds_ms[i];
+    if (!std::isfinite(b) || b <= 0 || (i > 0 && b <= st.latency_bounds_ms[i - 1])) {
+      return "latency_bounds_ms must be positive, finite and increasing";
+    }
+  }
+  for (const auto& [key, h] : st.anchor_latency) {
+    if (!key.second.empty()) {
+      if (auto p = TenantProblem("anchor_latency", key.second); !p.empty()) return p;
+    }
+    if (auto p = counter("anchor_latency count", h.count); !p.empty()) return p;
+    std::uint64_t in_buckets = 0;
+    for (std::uint64_t b : h.bucket_counts) {
+      if (b > h.count - in_buckets) return "anchor_latency buckets add up to more than its count";
+      in_buckets += b;
+    }
+    if (!std::isfinite(h.sum) || h.sum < 0) return "anchor_latency sum must be finite and non-negative";
+  }
+  for (const auto& [key, created] : st.counted_receipt_divergences) {
+    if (!TimeOk(created, now)) return TimeProblem("counted_receipt_divergences created time", created, now);
+  }
+  if (auto p = counter("tenants_dropped", st.tenants_dropped); !p.empty()) return p;
+  if (st.tenants_dropped < st.dropped_tenants.size()) return "tenants_dropped is less than the dropped tenants listed";
+  return "";
 }
 
 void WriteStateFile(const std::string& path, const PersistentState& st) {
   const std::string data = EncodeState(st);
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) Fail("cannot create", tmp);
+  // mkstemp opens with O_CREAT|O_EXCL: it never follows a symlink planted at
+  // the temp name, nor writes into a file that exists.
+  std::string tmp = path + ".tmp.XXXXXX";
+  const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) Fail("cannot create a temp file for", path);
+  auto give_up = [&](const char* what) {
+    const int saved = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    errno = saved;
+    Fail(what, tmp);
+  };
+  if (::fchmod(fd, 0600) != 0) give_up("cannot chmod");
   std::size_t off = 0;
   while (off < data.size()) {
     const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
     if (n < 0) {
       if (errno == EINTR) continue;
-      const int saved = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      errno = saved;
-      Fail("cannot write", tmp);
+      give_up("cannot write");
     }
     off += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd) != 0) {
-    const int saved = errno;
-    ::close(fd);
-    errno = saved;
-    Fail("cannot fsync", tmp);
-  }
+  if (::fsync(fd) != 0) give_up("cannot fsync");
   ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) Fail("cannot rename to", path);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int saved = errno;
+    ::unlink(tmp.c_str());
+    errno = saved;
+    Fail("cannot rename to", path);
+  }
   const auto slash = path.find_last_of('/');
   const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -145,19 +240,30 @@ void WriteStateFile(const std::string& path, const PersistentState& st) {
   }
 }
 
-std::optional<PersistentState> ReadStateFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (errno == ENOENT) return std::nullopt;
-    Fail("cannot open", path);
+std::optional<PersistentState> ReadStateFile(const std::string& path, Micros now) {
+  struct stat sb {};
+  if (::stat(path.c_str(), &sb) != 0 && errno == ENOENT) return std::nullopt;
+  std::string text;
+  if (std::string why = config::ReadBoundedFile(path, kMaxStateFileBytes, text, "state file"); !why.empty()) {
+    Unusable(path + ": " + why);
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
+  PersistentState st;
   try {
-    return DecodeState(ss.str());
+    st = DecodeState(text);
   } catch (const std::exception& e) {
-    throw std::runtime_error(path + ": " + e.what());
+    Unusable(path + ": " + e.what());
   }
+  if (std::string p = PlausibilityProblem(st, now); !p.empty()) Unusable(path + ": implausible value: " + decode::Printable(p, 300));
+  return st;
+}
+
+std::string SetAsideUnusable(const std::string& path, std::string* error) {
+  const std::string aside = path + ".unusable";
+  if (::rename(path.c_str(), aside.c_str()) != 0) {
+    if (error != nullptr) *error = std::strerror(errno);
+    return "";
+  }
+  return aside;
 }
 
 }  // namespace provledger::state

@@ -54,6 +54,8 @@ MUTATIONS = [
     ("ProvledgerExporterDecodeErrors", "[30m]", "[31m]", "must resolve 30m after the bad rows"),
     ("ProvledgerExporterTenantsDropped", "> 0", ">= 0", "no new refusal must not fire"),
     ("ProvledgerExporterTenantsDropped", "[1h]", "[61m]", "must resolve an hour after the refusal"),
+    ("ProvledgerExporterStateWriteErrors", "> 0", ">= 0", "an old, flat error count must not fire"),
+    ("ProvledgerExporterStateWriteErrors", "[15m]", "[16m]", "must resolve 15m after the last failure"),
     ("ProvledgerExporterCoverageStalled", "> 600", ">= 600", "lag exactly 600 s must not fire"),
     ("ProvledgerExporterCoverageStalled", "> 600", "> 601", "lag 601 s must fire"),
 ]

@@ -432,6 +432,24 @@ BOOST_AUTO_TEST_CASE(allow_deny_and_shard) {
   BOOST_TEST(r1.size() > 60u);
 }
 
+BOOST_AUTO_TEST_CASE(patterns_are_re2_full_match) {
+  TenantPolicy p;
+  p.allow = {"(?i)acme-[0-9]+", "globex|initech"};
+  TenantRegistry r(p);
+  BOOST_TEST(r.Admit("ACME-12") >= 0);
+  BOOST_TEST(r.Admit("globex") >= 0);
+  BOOST_TEST(r.Admit("globex2") == TenantRegistry::kFiltered);   // the alternation is anchored as a whole
+  BOOST_TEST(r.Admit("xinitech") == TenantRegistry::kFiltered);
+  // The loader and the registry share one rule.
+  BOOST_TEST(TenantPatternError("a(b") != "");
+  BOOST_TEST(TenantPatternError(std::string(kMaxTenantPatternBytes + 1, 'a')).find("the limit is 4096") !=
+             std::string::npos);
+  BOOST_TEST(TenantPatternError(std::string(kMaxTenantPatternBytes, 'a')) == "");
+  TenantPolicy bad;
+  bad.deny = {std::string(100000, '(')};
+  BOOST_CHECK_THROW(TenantRegistry{bad}, std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_CASE(stable_hash_is_fnv1a64) {
   // Published FNV-1a 64 test vectors: replicas on any build must agree.
   BOOST_TEST(StableHash64("") == 0xcbf29ce484222325ULL);

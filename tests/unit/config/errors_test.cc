@@ -36,6 +36,21 @@ BOOST_AUTO_TEST_CASE(only_one_document) {
              "only one YAML document is allowed");
 }
 
+// Issue 9 item 3: a file that is just "," made yaml-cpp's LoadAll produce empty
+// documents without end (8 GB in 8 s). Exactly one document is read now.
+BOOST_AUTO_TEST_CASE(comma_file_is_one_error_not_endless_documents) {
+  ExpectOnly(",", "t.yml:1:1: ", "only one YAML document is allowed");
+  ExpectOnly(",,,,\n", "t.yml:1:1: ", "only one YAML document is allowed");
+  ExpectOnly("ledgers: []\n...\n,\n", "t.yml:3:1: ", "only one YAML document is allowed");
+}
+
+BOOST_AUTO_TEST_CASE(size_cap) {
+  std::string big = kLedger + "# " + std::string(1 << 20, 'x') + "\n";
+  std::vector<std::string> p = ProblemsOf(big);
+  BOOST_REQUIRE(p.size() == 1u);
+  BOOST_TEST(p[0] == "t.yml: file is " + std::to_string(big.size()) + " bytes; the limit is 1048576");
+}
+
 BOOST_AUTO_TEST_CASE(duplicate_key) {
   ExpectOnly(kLedger + "poll_interval: 15s\npoll_interval: 30s\n", "t.yml:6:1: ",
              "duplicate key \"poll_interval\" (first set at line 5, column 1)");
@@ -175,7 +190,11 @@ BOOST_AUTO_TEST_CASE(dsn_rules) {
   for (const char* dsn :
        {"host=db password=hunter2", "host=db  password = 'hunter2' dbname=x",
         "postgresql://eu:hunter2@db/ledger", "postgres://db/ledger?sslmode=disable&password=hunter2",
-        "dbname='postgresql://eu:hunter2@db/x'"}) {
+        "dbname='postgresql://eu:hunter2@db/x'",
+        // issue 9 item 4: forms the old text matching let through
+        "postgresql://u@h/db?%70assword=hunter2", "host=db sslpassword=hunter2",
+        "postgresql://h/db?ssl%70assword=hunter2", "POSTGRESQL://u:hunter2@h/db",
+        "postgresql://h/?dbname=host%3Dh%20password%3Dhunter2"}) {
     BOOST_TEST_CONTEXT(dsn) {
       std::vector<std::string> p = ProblemsOf(std::string("ledgers:\n  - name: eu\n    region: r\n") +
                                               "    dsn: \"" + dsn + "\"\n");
@@ -189,6 +208,18 @@ BOOST_AUTO_TEST_CASE(dsn_rules) {
   }
   ExpectOnly(kLedger + "trace_stores:\n  - {name: t, dsn: \"host=x password=p\"}\n", "t.yml:6:20: ",
              "trace_stores[0].dsn: must not contain a password");
+  // What libpq refuses is refused here, without quoting the DSN's values.
+  for (const char* dsn : {"host=db PASSWORD=hunter2", "host=db hunter2", "host=db password='hunter2"}) {
+    BOOST_TEST_CONTEXT(dsn) {
+      std::vector<std::string> p = ProblemsOf(std::string("ledgers:\n  - name: eu\n    region: r\n") +
+                                              "    dsn: \"" + dsn + "\"\n");
+      BOOST_REQUIRE(p.size() == 1u);
+      BOOST_TEST(p[0].rfind("t.yml:4:10: ledgers[0].dsn: not a valid libpq connection string or URI: ", 0) == 0);
+      BOOST_TEST(p[0].find("hunter2") == std::string::npos);
+    }
+  }
+  ExpectOnly("ledgers:\n  - name: eu\n    region: r\n    dsn: \"host=db PASSWORD=x\"\n", "t.yml:4:10: ",
+             "ledgers[0].dsn: not a valid libpq connection string or URI: invalid connection option \"PASSWORD\"");
 }
 
 BOOST_AUTO_TEST_CASE(password_sources) {
@@ -272,7 +303,24 @@ BOOST_AUTO_TEST_CASE(listen_address) {
   ExpectOnly(head + "\":http\"\n", "t.yml:6:19: ", "port must be a number from 0 to 65535");
   ExpectOnly(head + "\"localhost:\"\n", "t.yml:6:19: ", "port must be a number");
   ExpectOnly(head + "\"::1:80\"\n", "t.yml:6:19: ", "IPv6 host must be written in brackets");
-  ExpectOnly(head + "\"bad host:80\"\n", "t.yml:6:19: ", "invalid host");
+  ExpectOnly(head + "\"bad host:80\"\n", "t.yml:6:19: ", "must be a single [host]:port");
+  // Issue 9 item 11: the check refuses what the start refuses (one rule,
+  // config::ParseListenAddress, used by the HTTP server too).
+  ExpectOnly(head + "\"my-host.example:80\"\n", "t.yml:6:19: ",
+             "host must be empty (all IPv4 interfaces), localhost, an IPv4 address or a bracketed IPv6 address");
+  ExpectOnly(head + "\"[fe80::1%eth0]:80\"\n", "t.yml:6:19: ", "invalid IPv6 host");
+  ExpectOnly(head + "\"[nothost]:80\"\n", "t.yml:6:19: ", "invalid IPv6 host");
+  // Without IPv6 in the HTTP server (Debian's CivetWeb), [::1] is refused at check time.
+  const std::string v6 = head + "\"[::1]:23473\"\n";
+  BOOST_TEST(ParseConfig(v6, "t.yml").web.listen_address == "[::1]:23473");
+  try {
+    ParseConfig(v6, "t.yml", LoadOptions{.ipv6_listen = false});
+    BOOST_ERROR("[::1] accepted without IPv6");
+  } catch (const ConfigError& e) {
+    BOOST_REQUIRE(e.problems().size() == 1u);
+    BOOST_TEST(e.problems()[0].rfind("t.yml:6:19: web.listen_address: IPv6 addresses are not supported", 0) == 0,
+               e.problems()[0]);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(telemetry_path) {
@@ -315,6 +363,31 @@ BOOST_AUTO_TEST_CASE(tenant_patterns_compile) {
              "tenants.deny[1]: invalid regular expression \"[z-a]\"");
   ExpectOnly(kLedger + "tenants:\n  deny: x\n", "t.yml:6:9: ",
              "tenants.deny: expected a list of regular expressions, got \"x\"");
+  // RE2 syntax: ECMAScript look-ahead is not part of it.
+  ExpectOnly(kLedger + "tenants:\n  allow: [\"a(?=b)\"]\n", "t.yml:6:11: ",
+             "tenants.allow[0]: invalid regular expression (RE2 syntax)");
+}
+
+// Issue 9 item 2: a 100 000-character pattern made std::regex recurse until the
+// stack ran out (SIGSEGV in --config.check, on SIGHUP and at every start).
+BOOST_AUTO_TEST_CASE(long_tenant_patterns_are_refused_not_a_crash) {
+  const std::string deep = std::string(50000, '(') + "a" + std::string(50000, ')');
+  ExpectOnly(kLedger + "tenants:\n  allow: [\"" + deep + "\"]\n", "t.yml:6:11: ",
+             "tenants.allow[0]: regular expression is 100001 bytes long; the limit is 4096");
+  const std::string alternation = "a" + std::string(99999, '|');
+  ExpectOnly(kLedger + "tenants:\n  deny:\n    - \"" + alternation + "\"\n", "t.yml:7:7: ",
+             "tenants.deny[0]: regular expression is 100000 bytes long; the limit is 4096");
+  // At the limit: accepted when RE2 can compile it.
+  const std::string at_limit(4096, 'a');
+  Config c = ParseConfig(kLedger + "tenants:\n  allow: [\"" + at_limit + "\"]\n", "t.yml");
+  BOOST_TEST(c.tenants.allow.size() == 1u);
+  // Within the limit but nested past RE2's depth bound, or a program past its
+  // memory bound: clear errors, not a crash or unbounded memory.
+  const std::string nested = std::string(1500, '(') + "a" + std::string(1500, ')');
+  ExpectOnly(kLedger + "tenants:\n  allow: [\"" + nested + "\"]\n", "t.yml:6:11: ",
+             "tenants.allow[0]: invalid regular expression (RE2 syntax)");
+  ExpectOnly(kLedger + "tenants:\n  allow: [\"((a{1000}){1000}){1000}\"]\n", "t.yml:6:11: ",
+             "tenants.allow[0]: invalid regular expression (RE2 syntax)");
 }
 
 BOOST_AUTO_TEST_CASE(buckets) {

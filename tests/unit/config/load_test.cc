@@ -255,8 +255,7 @@ BOOST_AUTO_TEST_CASE(flags_from_file_and_boundary_values_accepted) {
   BOOST_TEST(c.flags.name == "flags");
   BOOST_TEST(c.flags.file == "/etc/provledger_exporter/flags.spec");
 
-  for (const char* addr : {":23473", "localhost:65535", "127.0.0.1:1", "[fe80::1%eth0]:80",
-                           "my-host.example_1:8080"}) {
+  for (const char* addr : {":23473", "localhost:65535", "127.0.0.1:1", "[fe80::1]:80", "0.0.0.0:0"}) {
     BOOST_TEST_CONTEXT(addr) {
       BOOST_TEST(Parse(kLedger + "web: {listen_address: \"" + addr + "\"}\n").web.listen_address ==
                  addr);
@@ -337,6 +336,14 @@ BOOST_AUTO_TEST_CASE(load_config_reads_the_file) {
   } catch (const ConfigError& e) {
     BOOST_REQUIRE(e.problems().size() == 1u);
     BOOST_TEST(e.problems()[0] == missing + ": cannot read configuration file: No such file or directory");
+  }
+  // A file without end is read only up to the cap.
+  try {
+    LoadConfig("/dev/zero");
+    BOOST_ERROR("/dev/zero accepted");
+  } catch (const ConfigError& e) {
+    BOOST_REQUIRE(e.problems().size() == 1u);
+    BOOST_TEST(e.problems()[0] == "/dev/zero: configuration file is larger than 1048576 bytes");
   }
 }
 

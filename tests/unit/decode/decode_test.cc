@@ -4,6 +4,9 @@
 #define BOOST_TEST_MODULE decode
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <utility>
+
 #include <string>
 
 #include "decode/decode.hh"
@@ -100,6 +103,29 @@ BOOST_AUTO_TEST_CASE(rules) {
   const std::string e = ValidateTenant(std::string(4096, 't'), 128);
   BOOST_TEST(Contains(e, "4096 bytes"));
   BOOST_TEST(e.size() < 200u);                             // the name is not echoed whole
+}
+
+// Issue 9 item 8: control and bidi characters reached /metrics and the landing
+// page raw. They are decode errors now; the message is printable ASCII.
+BOOST_AUTO_TEST_CASE(control_and_bidi_characters_are_refused) {
+  const std::pair<std::string, const char*> bad[] = {
+      {"a\tb", "U+0009"},          {"a\nb", "U+000A"},          {"a\x1b[31mb", "U+001B"},
+      {"a\x7f", "U+007F"},         {"a\xc2\x85", "U+0085"},      {"\xc2\x9f", "U+009F"},
+      {"a\xd8\x9c", "U+061C"},     {"a\xe2\x80\x8e", "U+200E"}, {"a\xe2\x80\x8f", "U+200F"},
+      {"a\xe2\x80\xa8", "U+2028"}, {"a\xe2\x80\xa9", "U+2029"}, {"a\xe2\x80\xaa", "U+202A"},
+      {"evil\xe2\x80\xaecod.exe", "U+202E"}, {"a\xe2\x81\xa6", "U+2066"}, {"a\xe2\x81\xa9", "U+2069"}};
+  for (const auto& [name, cp] : bad) {
+    BOOST_TEST_CONTEXT(Printable(name)) {
+      const std::string e = ValidateTenant(name, 128);
+      BOOST_TEST(Contains(e, std::string("control or bidirectional character ") + cp), e);
+      BOOST_TEST(std::all_of(e.begin(), e.end(), [](char c) { return c >= 0x20 && c < 0x7f; }), e);
+    }
+  }
+  // Neighbours that are fine: other non-ASCII letters, the euro sign, zero-width joiner-free text.
+  for (const char* ok : {"t\xc3\xa9nant", "\xc2\xa0x", "\xe2\x82\xac", "\xe2\x80\x90", "\xe2\x81\xa5x",
+                         "\xd8\x9b", "\xe6\x97\xa5\xe6\x9c\xac"}) {
+    BOOST_TEST(ValidateTenant(ok, 128).empty(), Printable(ok));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(numbers) {

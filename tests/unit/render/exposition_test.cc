@@ -38,9 +38,9 @@ BOOST_AUTO_TEST_CASE(series_counts_sample_lines) {
   s.divergence = {{"a", 1}, {"b", 2}};                      // 2
   s.latency_bounds_ms = {5, 10};
   s.anchor_latency[{"eu", "a"}] = Hist({1, 1}, 0, 10);      // 2 buckets + +Inf + sum + count = 5
-  // + tenants, tenants_dropped, pending_operations, build_info = 4
+  // + tenants, tenants_dropped, state_write_errors, pending_operations, build_info = 5
   const Exposition e = RenderExposition(s, ProcessStats{}, GoldenBuild());
-  BOOST_TEST(e.series == 11u);
+  BOOST_TEST(e.series == 12u);
 }
 
 // The health families (and process_*) must pass promtool's lint as they are,

@@ -41,6 +41,7 @@ BOOST_AUTO_TEST_CASE(names_and_types_are_the_contract) {
       {"provledger_exporter_rows_read_total", MetricType::Counter},
       {"provledger_exporter_tenants", MetricType::Gauge},
       {"provledger_exporter_tenants_dropped_total", MetricType::Counter},
+      {"provledger_exporter_state_write_errors_total", MetricType::Counter},
       {"provledger_exporter_pending_operations", MetricType::Gauge},
       {"provledger_exporter_coverage_window_end_timestamp_seconds", MetricType::Gauge},
       {"provledger_exporter_build_info", MetricType::Gauge},
@@ -219,7 +220,8 @@ BOOST_AUTO_TEST_CASE(empty_snapshot_renders_only_the_scalar_health_families) {
   for (const auto& l : LinesStartingWith(t, "# TYPE ")) families.insert(l.substr(7, l.find(' ', 7) - 7));
   const std::set<std::string> want = {
       "provledger_exporter_tenants", "provledger_exporter_tenants_dropped_total",
-      "provledger_exporter_pending_operations", "provledger_exporter_build_info"};
+      "provledger_exporter_state_write_errors_total", "provledger_exporter_pending_operations",
+      "provledger_exporter_build_info"};
   BOOST_TEST((families == want));
   BOOST_TEST(HasLine(t, R"(provledger_exporter_build_info{version="0.1.0",revision="abcdef123456"} 1)"));
   // No HELP without samples either.

@@ -94,6 +94,7 @@ inline compute::Snapshot GoldenSnapshot() {
 
   s.tenants = 3;
   s.tenants_dropped = 1;
+  s.state_write_errors = 2;
   s.pending_ops = 17;
   return s;
 }
