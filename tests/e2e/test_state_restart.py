@@ -75,6 +75,7 @@ def test_state_restart():
     stuck = cfg.replace(f"port={pg.port}", f"port={hole.port}").replace("connect_timeout: 2s", "connect_timeout: 30s")
     assert stuck != cfg
     exp2 = Exporter(stuck, workdir=exp.workdir)
+    log_from = len(exp.log_text())   # the same log file: look only at what exp2 writes
     exp2.start()
     with open(state) as f:
         again = json.load(f)
@@ -85,7 +86,9 @@ def test_state_restart():
         m = exp2.metrics()
         # Still before the end of the first poll: no source has succeeded or failed yet.
         assert m.select("provledger_exporter_last_poll_success_timestamp_seconds") == []
-        assert "poll ok" not in exp2.log_text() and "source down" not in exp2.log_text()
+        since = exp2.log_text()[log_from:]
+        assert "state file loaded" in since
+        assert "poll ok" not in since and "source down" not in since, since
         for (name, tenant, outcome), n in expect.items():
             got = m.get(name, tenant=tenant, outcome=outcome)
             assert got is not None and got >= n, f"{name}{{{tenant},{outcome}}}: {got} < {n} before the first poll"

@@ -119,8 +119,9 @@ BOOST_AUTO_TEST_CASE(writer_never_follows_a_planted_temp_path) {
     ++entries;
   }
   BOOST_TEST(entries == 3u);   // state.json, the planted symlink, victim
-  BOOST_TEST((std::filesystem::status(path).permissions() & std::filesystem::perms::all) ==
-             (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  const bool mode_0600 = (std::filesystem::status(path).permissions() & std::filesystem::perms::all) ==
+                        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  BOOST_TEST(mode_0600);
   std::filesystem::remove_all(dir);
 }
 
@@ -140,7 +141,7 @@ BOOST_AUTO_TEST_CASE(implausible_values_make_the_file_unusable) {
   BOOST_TEST(Contains(ProblemAfter([](auto& st) { st.anchored_cursors["eu"].id = std::string(5000, 'x'); }), ".id"));
   BOOST_TEST(Contains(ProblemAfter([](auto& st) { st.settled["t"].missing = (1ULL << 53) + 1; }), "2^53"));
   BOOST_TEST(Contains(ProblemAfter([](auto& st) { st.divergence["t"] = UINT64_MAX; }), "2^53"));
-  BOOST_TEST(Contains(ProblemAfter([](auto& st) { st.settled["a\xe2\x80\xaeb"] = {1, 0, 0}; }),
+  BOOST_TEST(Contains(ProblemAfter([](auto& st) { st.settled["a\xe2\x80\xae" "b"] = {1, 0, 0}; }),
                       "bidirectional"));
   BOOST_TEST(Contains(ProblemAfter([](auto& st) { st.anchor_latency[{"eu-west", "tenant-1"}].count = 2; }),
                       "more than its count"));
@@ -174,7 +175,8 @@ BOOST_AUTO_TEST_CASE(implausible_values_make_the_file_unusable) {
 
 BOOST_AUTO_TEST_CASE(negative_counters_are_refused_not_wrapped) {
   auto text = state::EncodeState(Sample());
-  text.replace(text.find("\"attested\":10"), 14, "\"attested\":-1");
+  const std::string ten = "\"attested\":10";
+  text.replace(text.find(ten), ten.size(), "\"attested\":-1");
   try {
     state::DecodeState(text);
     BOOST_ERROR("negative counter accepted");
@@ -187,7 +189,7 @@ BOOST_AUTO_TEST_CASE(negative_counters_are_refused_not_wrapped) {
 BOOST_AUTO_TEST_CASE(garbage_is_never_echoed_raw) {
   const std::string dir = Dir("garbage");
   const std::string path = dir + "/state.json";
-  for (const std::string garbage : {std::string("\xff\xfe\x1b[2J\x80garbage"), std::string("{\"version\":\xc3\x28}"),
+  for (const std::string& garbage : {std::string("\xff\xfe\x1b[2J\x80garbage"), std::string("{\"version\":\xc3\x28}"),
                                      std::string("{\"version\":1,\"saved_at_us\":\"\xe2\x80\xae\"}")}) {
     { std::ofstream(path, std::ios::binary | std::ios::trunc) << garbage; }
     try {
