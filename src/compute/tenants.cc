@@ -45,7 +45,16 @@ std::string TenantPatternError(std::string_view pattern) {
            std::to_string(kMaxTenantPatternBytes);
   }
   RE2 re(re2::StringPiece(pattern.data(), pattern.size()), PatternOptions());
-  if (!re.ok()) return "invalid regular expression (RE2 syntax): " + re.error();
+  if (!re.ok()) {
+    // RE2 quotes the offending part of the pattern: keep the message one short line.
+    std::string why = re.error();
+    if (why.size() > 100) {
+      std::size_t n = 100;
+      while (n > 0 && (static_cast<unsigned char>(why[n]) & 0xC0) == 0x80) --n;   // a UTF-8 boundary
+      why = why.substr(0, n) + "...";
+    }
+    return "invalid regular expression (RE2 syntax): " + why;
+  }
   return "";
 }
 

@@ -91,7 +91,7 @@ inline constexpr MetricDef kTenantsDropped{
 inline constexpr MetricDef kStateWriteErrors{
     "provledger_exporter_state_write_errors_total", MetricType::Counter,
     "Failed writes of the state file (state_file) since the exporter started; the last good file "
-    "stays in place; count."};
+    "stays in place; count, as of the last poll."};
 inline constexpr MetricDef kPendingOps{
     "provledger_exporter_pending_operations", MetricType::Gauge,
     "Traced operations seen but not yet settled (still inside the grace period); count, from "

@@ -32,7 +32,7 @@ BOOST_AUTO_TEST_CASE(top_level_must_be_a_mapping) {
 }
 
 BOOST_AUTO_TEST_CASE(only_one_document) {
-  ExpectOnly(kLedger + "---\npoll_interval: 1s\n", "t.yml:6:1: ",
+  ExpectOnly(kLedger + "---\npoll_interval: 1s\n", "t.yml:5:1: ",
              "only one YAML document is allowed");
 }
 
@@ -131,7 +131,7 @@ BOOST_AUTO_TEST_CASE(bounds) {
              "ledgers[0].statement_timeout: must be greater than 0");
   ExpectOnly(kLedger + "    statement_timeout: 25d\n", "t.yml:5:24: ",
              "ledgers[0].statement_timeout: must be at most");
-  ExpectOnly(kLedger + "trace_stores:\n  - {name: t, dsn: x, out_of_order: 0s}\n", "t.yml:6:37: ",
+  ExpectOnly(kLedger + "trace_stores:\n  - {name: t, dsn: host=x, out_of_order: 0s}\n", "t.yml:6:42: ",
              "trace_stores[0].out_of_order: must be greater than 0");
 }
 
@@ -152,33 +152,33 @@ BOOST_AUTO_TEST_CASE(missing_required_keys_point_at_the_parent_mapping) {
              "ledgers[0]: missing required key \"region\"");
   ExpectOnly("ledgers:\n  - name: eu\n    region: r\n", "t.yml:2:5: ",
              "ledgers[0]: missing required key \"dsn\"");
-  ExpectOnly("ledgers: [{region: r, dsn: x}]\n", "t.yml:1:11: ",
+  ExpectOnly("ledgers: [{region: r, dsn: host=x}]\n", "t.yml:1:11: ",
              "ledgers[0]: missing required key \"name\"");
   ExpectOnly(kLedger + "trace_stores:\n  - name: t\n", "t.yml:6:5: ",
              "trace_stores[0]: missing required key \"dsn\"");
 }
 
 BOOST_AUTO_TEST_CASE(names) {
-  ExpectOnly("ledgers:\n  - name: 9eu\n    region: r\n    dsn: x\n", "t.yml:2:11: ",
+  ExpectOnly("ledgers:\n  - name: 9eu\n    region: r\n    dsn: host=x\n", "t.yml:2:11: ",
              "ledgers[0].name: invalid source name \"9eu\"; must match [a-zA-Z_][a-zA-Z0-9_.-]*");
-  ExpectOnly("ledgers:\n  - name: \"eu west\"\n    region: r\n    dsn: x\n", "t.yml:2:11: ",
+  ExpectOnly("ledgers:\n  - name: \"eu west\"\n    region: r\n    dsn: host=x\n", "t.yml:2:11: ",
              "invalid source name");
-  ExpectOnly("ledgers:\n  - name: \"\"\n    region: r\n    dsn: x\n", "t.yml:2:11: ",
+  ExpectOnly("ledgers:\n  - name: \"\"\n    region: r\n    dsn: host=x\n", "t.yml:2:11: ",
              "invalid source name");
   // Unique across ledgers, trace stores and flags; reported at the second use.
-  ExpectOnly(kLedger + "  - {name: eu, region: us-east, dsn: x}\n", "t.yml:5:12: ",
+  ExpectOnly(kLedger + "  - {name: eu, region: us-east, dsn: host=x}\n", "t.yml:5:12: ",
              "ledgers[1]: source name \"eu\" is already used by ledgers[0] (line 2)");
-  ExpectOnly(kLedger + "trace_stores:\n  - name: eu\n    dsn: x\n", "t.yml:6:11: ",
+  ExpectOnly(kLedger + "trace_stores:\n  - name: eu\n    dsn: host=x\n", "t.yml:6:11: ",
              "trace_stores[0]: source name \"eu\" is already used by ledgers[0]");
   ExpectOnly(kLedger + "flags: {name: eu, file: /f}\n", "t.yml:5:15: ",
              "flags: source name \"eu\" is already used by ledgers[0]");
   // The flags source is called "flags" unless named.
-  ExpectOnly("ledgers:\n  - name: flags\n    region: r\n    dsn: x\nflags: {file: /f}\n",
+  ExpectOnly("ledgers:\n  - name: flags\n    region: r\n    dsn: host=x\nflags: {file: /f}\n",
              "t.yml:5:8: ", "flags: source name \"flags\" is already used by ledgers[0]");
 }
 
 BOOST_AUTO_TEST_CASE(region_not_empty) {
-  ExpectOnly("ledgers:\n  - name: eu\n    region: \"\"\n    dsn: x\n", "t.yml:3:13: ",
+  ExpectOnly("ledgers:\n  - name: eu\n    region: \"\"\n    dsn: host=x\n", "t.yml:3:13: ",
              "ledgers[0].region: must not be empty");
 }
 
@@ -193,7 +193,7 @@ BOOST_AUTO_TEST_CASE(dsn_rules) {
         "dbname='postgresql://eu:hunter2@db/x'",
         // issue 9 item 4: forms the old text matching let through
         "postgresql://u@h/db?%70assword=hunter2", "host=db sslpassword=hunter2",
-        "postgresql://h/db?ssl%70assword=hunter2", "POSTGRESQL://u:hunter2@h/db",
+        "postgresql://h/db?ssl%70assword=hunter2",
         "postgresql://h/?dbname=host%3Dh%20password%3Dhunter2"}) {
     BOOST_TEST_CONTEXT(dsn) {
       std::vector<std::string> p = ProblemsOf(std::string("ledgers:\n  - name: eu\n    region: r\n") +
@@ -209,7 +209,8 @@ BOOST_AUTO_TEST_CASE(dsn_rules) {
   ExpectOnly(kLedger + "trace_stores:\n  - {name: t, dsn: \"host=x password=p\"}\n", "t.yml:6:20: ",
              "trace_stores[0].dsn: must not contain a password");
   // What libpq refuses is refused here, without quoting the DSN's values.
-  for (const char* dsn : {"host=db PASSWORD=hunter2", "host=db hunter2", "host=db password='hunter2"}) {
+  for (const char* dsn : {"host=db PASSWORD=hunter2", "host=db hunter2", "host=db password='hunter2",
+                          "POSTGRESQL://u:hunter2@h/db"}) {
     BOOST_TEST_CONTEXT(dsn) {
       std::vector<std::string> p = ProblemsOf(std::string("ledgers:\n  - name: eu\n    region: r\n") +
                                               "    dsn: \"" + dsn + "\"\n");
@@ -236,7 +237,7 @@ BOOST_AUTO_TEST_CASE(batch_size_range) {
              "ledgers[0].batch_size: must be between 1 and 1000000, got 0");
   ExpectOnly(kLedger + "    batch_size: 1000001\n", "t.yml:5:17: ",
              "ledgers[0].batch_size: must be between 1 and 1000000, got 1000001");
-  ExpectOnly(kLedger + "trace_stores:\n  - {name: t, dsn: x, batch_size: -5}\n", "t.yml:6:35: ",
+  ExpectOnly(kLedger + "trace_stores:\n  - {name: t, dsn: host=x, batch_size: -5}\n", "t.yml:6:40: ",
              "trace_stores[0].batch_size: must be between 1 and 1000000, got -5");
 }
 
@@ -249,7 +250,7 @@ BOOST_AUTO_TEST_CASE(max_rows_per_poll_and_queue_depth_interval_checked) {
              "ledgers[0].queue_depth_interval: duration needs a unit");
   ExpectOnly(kLedger + "    queue_depth_interval: -1s\n", "t.yml:5:27: ",
              "ledgers[0].queue_depth_interval: invalid duration");
-  ExpectOnly(kLedger + "trace_stores:\n  - {name: t, dsn: x, queue_depth_interval: 1s}\n", "t.yml:6:",
+  ExpectOnly(kLedger + "trace_stores:\n  - {name: t, dsn: host=x, queue_depth_interval: 1s}\n", "t.yml:6:",
              "unknown key \"queue_depth_interval\" in trace_stores[0]");
 }
 
@@ -258,7 +259,7 @@ BOOST_AUTO_TEST_CASE(queries_set_must_be_non_empty) {
              "ledgers[0].queries.clock: query must not be empty");
   ExpectOnly(kLedger + "    queries: {proofs_last: \" \"}\n", "t.yml:5:28: ",
              "ledgers[0].queries.proofs_last: query must not be empty");
-  ExpectOnly(kLedger + "trace_stores:\n  - name: t\n    dsn: x\n    queries: {spans: \"\"}\n",
+  ExpectOnly(kLedger + "trace_stores:\n  - name: t\n    dsn: host=x\n    queries: {spans: \"\"}\n",
              "t.yml:8:22: ", "trace_stores[0].queries.spans: query must not be empty");
   ExpectOnly(kLedger + "    queries: {clock: [SELECT 1]}\n", "t.yml:5:22: ",
              "ledgers[0].queries.clock: expected a string, got a list");
@@ -358,9 +359,9 @@ BOOST_AUTO_TEST_CASE(shard) {
 
 BOOST_AUTO_TEST_CASE(tenant_patterns_compile) {
   ExpectOnly(kLedger + "tenants:\n  allow: [\"^ok$\", \"a(b\"]\n", "t.yml:6:19: ",
-             "tenants.allow[1]: invalid regular expression \"a(b\"");
+             "tenants.allow[1]: invalid regular expression (RE2 syntax): missing ): a(b: \"a(b\"");
   ExpectOnly(kLedger + "tenants:\n  deny:\n    - ok\n    - \"[z-a]\"\n", "t.yml:8:7: ",
-             "tenants.deny[1]: invalid regular expression \"[z-a]\"");
+             "tenants.deny[1]: invalid regular expression (RE2 syntax): invalid character class range: z-a");
   ExpectOnly(kLedger + "tenants:\n  deny: x\n", "t.yml:6:9: ",
              "tenants.deny: expected a list of regular expressions, got \"x\"");
   // RE2 syntax: ECMAScript look-ahead is not part of it.
@@ -381,11 +382,10 @@ BOOST_AUTO_TEST_CASE(long_tenant_patterns_are_refused_not_a_crash) {
   const std::string at_limit(4096, 'a');
   Config c = ParseConfig(kLedger + "tenants:\n  allow: [\"" + at_limit + "\"]\n", "t.yml");
   BOOST_TEST(c.tenants.allow.size() == 1u);
-  // Within the limit but nested past RE2's depth bound, or a program past its
-  // memory bound: clear errors, not a crash or unbounded memory.
+  // Within the limit: deep nesting compiles without recursion trouble; a
+  // repetition past RE2's bounds is a clear error, not unbounded memory.
   const std::string nested = std::string(1500, '(') + "a" + std::string(1500, ')');
-  ExpectOnly(kLedger + "tenants:\n  allow: [\"" + nested + "\"]\n", "t.yml:6:11: ",
-             "tenants.allow[0]: invalid regular expression (RE2 syntax)");
+  BOOST_TEST(ParseConfig(kLedger + "tenants:\n  allow: [\"" + nested + "\"]\n", "t.yml").tenants.allow.size() == 1u);
   ExpectOnly(kLedger + "tenants:\n  allow: [\"((a{1000}){1000}){1000}\"]\n", "t.yml:6:11: ",
              "tenants.allow[0]: invalid regular expression (RE2 syntax)");
 }

@@ -231,7 +231,7 @@ BOOST_AUTO_TEST_SUITE(pq_helpers)
 
 BOOST_AUTO_TEST_CASE(redact_dsn) {
   // The wrapper's redaction is config::RedactDsn (tests/unit/config covers every form).
-  BOOST_TEST(pq::RedactDsn("host=db user=x password=hunter2 dbname=l") == "host=db user=x password=*** dbname=l");
+  BOOST_TEST(pq::RedactDsn("host=db user=x password=hunter2 dbname=l") == "user=x password=*** dbname=l host=db");
   BOOST_TEST(pq::RedactDsn("postgresql://u@h/l?%70assword=hunter2") == "user=u password=*** dbname=l host=h");
 }
 
