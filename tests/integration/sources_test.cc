@@ -725,7 +725,8 @@ BOOST_AUTO_TEST_CASE(password_from_file_or_env_used_and_never_shown) {
   BOOST_TEST(r.report.errors[K(ErrorKind::kConnect)] == 1u);
 
   BOOST_TEST(log.Count("connected to database") == 3, log.All());
-  BOOST_TEST(log.Count(":***@") == 1, log.All());
+  // Redacted from libpq's parse of the URI (config::RedactDsn): keyword=value pairs.
+  BOOST_TEST(log.Count("password=***") == 1, log.All());
   BOOST_TEST(errors.size() == 5u);
   for (const auto& e : errors) {
     BOOST_TEST(!Contains(e, kPassword), e);
