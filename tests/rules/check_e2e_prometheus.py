@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import provtest as t  # noqa: E402
 import live_env  # noqa: E402
 
-WINDOWS = {"5m": "20s", "10m": "30s", "30m": "30s", "1h": "60s"}
+WINDOWS = {"5m": "20s", "10m": "30s", "15m": "30s", "30m": "30s", "1h": "60s"}
 FOR_SHORT = "3s"
 ALERT_TIMEOUT = 150  # s; fire: data delay (grace 12s, polls 1s) + 30s window + for 3s
 RESOLVE_TIMEOUT = 180
