@@ -13,3 +13,5 @@ CREATE TABLE IF NOT EXISTS spans (
 );
 
 CREATE INDEX IF NOT EXISTS spans_start_idx ON spans (start_time, span_id) WHERE op_id IS NOT NULL;
+-- Evidence export (provledger_evidence): an operation's spans.
+CREATE INDEX IF NOT EXISTS spans_op_idx ON spans (tenant_id, op_id) WHERE op_id IS NOT NULL;

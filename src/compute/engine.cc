@@ -1,4 +1,5 @@
 #include "compute/engine.hh"
+#include "compute/outcome.hh"
 
 #include <algorithm>
 #include <cmath>
@@ -266,28 +267,24 @@ Micros Engine::ReplayFrom(Micros now) const {
 void Engine::Settle(std::uint64_t op_key, const PendingOp& op) {
   // Only receipts created by start + grace count: the outcome must not depend
   // on whether a late receipt happened to be read before E passed.
-  const Micros deadline = op.start + options_.grace;
-  bool with_receipt = false;
-  bool matched = false;
-  auto consider = [&](const ReceiptFp& r) {
-    if (r.created > deadline) return;
-    with_receipt = true;
-    matched = matched || !op.has_attested || r.fp == op.attested_fp;
-  };
+  // The rule itself is compute/outcome.hh (shared with the evidence exporter).
+  OutcomeRule rule(op.start, options_.grace, op.has_attested);
+  auto consider = [&](const ReceiptFp& r) { rule.Consider(r.created, r.fp == op.attested_fp); };
   if (const ReceiptFp* first = receipt_fp_by_op_.find(op_key)) {
     consider(*first);
     auto range = extra_fps_by_op_.equal_range(op_key);
     for (auto e = range.first; e != range.second; ++e) consider(e->second);
   }
+  const bool with_receipt = rule.with_receipt();
   if (op.start > count_from_) {
     auto& t = Tenant(op.tenant);
-    if (!with_receipt) {
-      ++t.settled.missing;
-    } else if (matched) {
-      ++t.settled.attested;
-    } else {
-      ++t.settled.divergent;
-      ++t.divergence;
+    switch (rule.result()) {
+      case Outcome::kMissing: ++t.settled.missing; break;
+      case Outcome::kAttested: ++t.settled.attested; break;
+      case Outcome::kDivergent:
+        ++t.settled.divergent;
+        ++t.divergence;
+        break;
     }
   }
   auto& t = Tenant(op.tenant);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/rows.hh"
@@ -53,6 +54,13 @@ struct Ledger {
   // poll); in between anchor_queue_depth keeps the last measured value.
   std::int64_t queue_depth_interval_ms = 30000;
   LedgerQueries queries;
+  // How this ledger's anchor_hash is made. kRfc6962: the reference schema's
+  // definition (config/schema/ledger.sql, docs/evidence.md), so evidence
+  // bundles carry inclusion proofs the verifier checks. kOpaque: the hash
+  // follows another rule; bundles carry it as is and the verifier reports
+  // the receipt-to-anchor step as "unproven", never "ok".
+  enum class AnchorRoot { kRfc6962, kOpaque };
+  AnchorRoot anchor_root = AnchorRoot::kRfc6962;
   int line = 0;                     // position in the config file, for messages
 };
 
@@ -115,6 +123,13 @@ struct Web {
   std::int64_t max_requests = 40;         // concurrent HTTP worker threads
 };
 
+// Evidence bundles (provledger_evidence, docs/evidence.md): JSON pointers
+// (RFC 6901) masked in the receipt bodies copied into a bundle.
+struct Evidence {
+  std::vector<std::string> mask;                                     // every tenant
+  std::vector<std::pair<std::string, std::vector<std::string>>> mask_by_tenant;   // tenant -> extra pointers
+};
+
 struct Config {
   std::string path;                       // file it was loaded from
   Web web;
@@ -132,6 +147,7 @@ struct Config {
   std::vector<Ledger> ledgers;
   std::vector<TraceStore> trace_stores;
   Flags flags;
+  Evidence evidence;
 };
 
 }  // namespace provledger::config

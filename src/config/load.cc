@@ -35,13 +35,14 @@ namespace {
 
 // ---- key tables: the single list of accepted keys (also feeds KnownKeyPaths) ----
 
-constexpr std::array<std::string_view, 13> kRootKeys = {
+constexpr std::array<std::string_view, 14> kRootKeys = {
     "web",      "poll_interval", "state_file", "state_max_divergence_keys",
     "log_bad_rows_per_minute", "max_rows_per_poll", "coverage", "tenants", "histogram",
-    "recommend", "ledgers",  "trace_stores",  "flags"};
+    "recommend", "ledgers",  "trace_stores",  "flags", "evidence"};
 constexpr std::array<std::string_view, 6> kRecommendKeys = {
     "advance_min_coverage", "min_operations", "rollback_below_coverage", "rollback_drop_points",
     "rollback_on_new_divergence", "steps"};
+constexpr std::array<std::string_view, 2> kEvidenceKeys = {"mask", "mask_by_tenant"};
 constexpr std::array<std::string_view, 3> kWebKeys = {"listen_address", "telemetry_path",
                                                       "max_requests"};
 constexpr std::array<std::string_view, 2> kCoverageKeys = {"window", "grace"};
@@ -53,10 +54,10 @@ constexpr std::array<std::string_view, 2> kHistogramKeys = {"anchor_latency_buck
 // Connection keys shared by ledgers, trace stores and the SQL flags source.
 constexpr std::array<std::string_view, 6> kConnectionKeys = {
     "dsn", "password_file", "password_env", "connect_timeout", "statement_timeout", "prepared_statements"};
-constexpr std::array<std::string_view, 12> kLedgerKeys = {
+constexpr std::array<std::string_view, 13> kLedgerKeys = {
     "name",            "region",       "dsn",        "password_file", "password_env",
     "connect_timeout", "statement_timeout", "prepared_statements", "out_of_order", "batch_size",
-    "queue_depth_interval", "queries"};
+    "queue_depth_interval", "queries", "anchor_root"};
 constexpr std::array<std::string_view, 5> kLedgerQueryKeys = {"clock", "receipts", "anchored",
                                                               "queue_depth", "proofs_last"};
 constexpr std::array<std::string_view, 11> kTraceKeys = {
@@ -262,6 +263,8 @@ class Loader {
   void LoadLedgers(const Mapping& root, std::vector<Ledger>& ledgers);
   void LoadTraceStores(const Mapping& root, std::vector<TraceStore>& stores);
   void LoadFlags(const Mapping& root, Flags& flags);
+  void LoadEvidence(const Mapping& root, Evidence& evidence);
+  bool GetPointerList(const YAML::Node& node, Pos pos, const std::string& path, std::vector<std::string>& out);
   void CheckUniqueNames();
 
   std::string file_;
@@ -799,6 +802,17 @@ void Loader::LoadLedgers(const Mapping& root, std::vector<Ledger>& ledgers) {
     GetDuration(m, "out_of_order", ledger.out_of_order_ms, 1, kInt64Max);
     GetInt(m, "batch_size", ledger.batch_size, 1, kMaxBatchSize);
     GetDuration(m, "queue_depth_interval", ledger.queue_depth_interval_ms, 0, kInt64Max);
+    std::string anchor_root;
+    if (GetString(m, "anchor_root", anchor_root, false)) {
+      if (anchor_root == "rfc6962") {
+        ledger.anchor_root = Ledger::AnchorRoot::kRfc6962;
+      } else if (anchor_root == "opaque") {
+        ledger.anchor_root = Ledger::AnchorRoot::kOpaque;
+      } else {
+        Report(m.Find("anchor_root")->value_pos,
+               path + ".anchor_root: expected \"rfc6962\" or \"opaque\", got " + Quote(anchor_root));
+      }
+    }
     Mapping q = ReadSubMapping(m, "queries", kLedgerQueryKeys);
     if (q.ok) {
       GetQuery(q, "clock", ledger.queries.clock);
@@ -890,6 +904,65 @@ void Loader::LoadFlags(const Mapping& root, Flags& flags) {
   }
 }
 
+bool Loader::GetPointerList(const YAML::Node& node, Pos pos, const std::string& path,
+                            std::vector<std::string>& out) {
+  if (!node.IsSequence()) {
+    Report(pos, path + ": expected a list of JSON pointers, got " + Describe(node));
+    return false;
+  }
+  bool ok = true;
+  std::size_t i = 0;
+  for (auto it = node.begin(); it != node.end(); ++it, ++i) {
+    const std::string item_path = path + "[" + std::to_string(i) + "]";
+    const Pos p = ValuePos(*it, pos);
+    if (!it->IsScalar()) {
+      Report(p, item_path + ": expected a JSON pointer string, got " + Describe(*it));
+      ok = false;
+      continue;
+    }
+    const std::string& ptr = it->Scalar();
+    // RFC 6901: "/" then reference tokens; "~" only as "~0" or "~1". The
+    // whole document ("") cannot be masked: nothing would be left to show.
+    bool valid = !ptr.empty() && ptr[0] == '/';
+    for (std::size_t k = 0; valid && k < ptr.size(); ++k) {
+      if (ptr[k] == '~') valid = k + 1 < ptr.size() && (ptr[k + 1] == '0' || ptr[k + 1] == '1');
+    }
+    if (!valid) {
+      Report(p, item_path + ": " + Quote(ptr) +
+                    " is not a JSON pointer to a field (RFC 6901: \"/field/sub\", \"~0\" for ~, \"~1\" for /)");
+      ok = false;
+      continue;
+    }
+    out.push_back(ptr);
+  }
+  return ok;
+}
+
+void Loader::LoadEvidence(const Mapping& root, Evidence& evidence) {
+  Mapping m = ReadSubMapping(root, "evidence", kEvidenceKeys);
+  if (!m.ok) return;
+  if (const Entry* e = m.Find("mask")) GetPointerList(e->value, e->value_pos, "evidence.mask", evidence.mask);
+  if (const Entry* e = m.Find("mask_by_tenant")) {
+    if (!e->value.IsMap()) {
+      Report(e->value_pos, "evidence.mask_by_tenant: expected a mapping of tenant to a list of JSON pointers, got " +
+                               Describe(e->value));
+      return;
+    }
+    for (auto it = e->value.begin(); it != e->value.end(); ++it) {
+      if (!it->first.IsScalar()) {
+        Report(ValuePos(it->first, e->value_pos), "evidence.mask_by_tenant: tenant names must be strings");
+        continue;
+      }
+      std::vector<std::string> ptrs;
+      const std::string tenant = it->first.Scalar();
+      if (GetPointerList(it->second, ValuePos(it->second, ValuePos(it->first, e->value_pos)),
+                         "evidence.mask_by_tenant." + tenant, ptrs)) {
+        evidence.mask_by_tenant.emplace_back(tenant, std::move(ptrs));
+      }
+    }
+  }
+}
+
 void Loader::CheckUniqueNames() {
   for (std::size_t i = 0; i < names_.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j) {
@@ -932,6 +1005,7 @@ Config Loader::Run(const std::string& text) {
   LoadLedgers(root, cfg.ledgers);
   LoadTraceStores(root, cfg.trace_stores);
   LoadFlags(root, cfg.flags);
+  LoadEvidence(root, cfg.evidence);
   CheckUniqueNames();
   return cfg;
 }
@@ -998,7 +1072,7 @@ std::vector<std::string> KnownKeyPaths() {
   std::vector<std::string> out;
   AddPaths(out, "", kRootKeys,
            {"web", "coverage", "tenants", "histogram", "recommend", "ledgers", "trace_stores",
-            "flags"});
+            "flags", "evidence"});
   AddPaths(out, "web.", kWebKeys);
   AddPaths(out, "coverage.", kCoverageKeys);
   AddPaths(out, "tenants.", kTenantsKeys, {"shard"});
@@ -1010,6 +1084,7 @@ std::vector<std::string> KnownKeyPaths() {
   AddPaths(out, "trace_stores[].", kTraceKeys, {"queries"});
   AddPaths(out, "trace_stores[].queries.", kTraceQueryKeys);
   AddPaths(out, "flags.", kFlagsKeys);
+  AddPaths(out, "evidence.", kEvidenceKeys);
   return out;
 }
 

@@ -16,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "anchor.hh"
 #include "args.hh"
 #include "commands.hh"
 #include "model.hh"
@@ -155,13 +156,13 @@ void CloseBatch(const Plan& plan, RegionState& rs, CopyIn& copy) {
   if (rs.batch_len == 0) return;
   Micros created = rs.batch[0].created;
   Micros anchored = 0;
-  std::string joined;
-  joined.reserve(rs.batch_len * 64);
+  std::vector<AnchorMember> members;
+  members.reserve(rs.batch_len);
   for (std::size_t k = 0; k < rs.batch_len; ++k) {
     const Op& op = rs.batch[k];
     created = std::min(created, op.created);
     anchored = std::max(anchored, op.created + op.anchor_latency);
-    joined.append(op.content_hash);
+    members.push_back({op.created, op.receipt_id, op.content_hash});
   }
   if (anchored > plan.o.end_us) rs.stopped = true;  // not anchored yet at the end of history
   static const std::string kNone;
@@ -174,7 +175,7 @@ void CloseBatch(const Plan& plan, RegionState& rs, CopyIn& copy) {
   } else {
     Anchor a;
     a.region = rs.region;
-    a.anchor_hash = Hash256Hex(joined);
+    a.anchor_hash = AnchorRootHex(members);   // RFC 6962 root (anchor.hh)
     a.anchor_id = plan.world.region(rs.region) + ":" + a.anchor_hash;
     a.receipt_count = static_cast<std::int64_t>(rs.batch_len);
     a.created = created;

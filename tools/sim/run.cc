@@ -27,6 +27,7 @@
 #include <set>
 #include <sstream>
 
+#include "anchor.hh"
 #include "args.hh"
 #include "commands.hh"
 #include "model.hh"
@@ -531,17 +532,17 @@ class Runner {
     if (batch.empty()) return;
     std::sort(batch.begin(), batch.end(),
               [](const Unanchored& a, const Unanchored& b) { return a.created < b.created; });
-    std::string joined;
+    std::vector<AnchorMember> members;
     Micros created = batch.front().created;
     Micros anchored = 0;
     std::vector<std::string> ids, ats;
     for (const auto& u : batch) {
-      joined.append(u.content_hash);
+      members.push_back({u.created, u.receipt_id, u.content_hash});
       anchored = std::max(anchored, u.created + u.latency);
       ids.push_back(u.receipt_id);
       ats.push_back(FormatTimestamp(u.created + u.latency));
     }
-    const std::string hash = Hash256Hex(joined);
+    const std::string hash = AnchorRootHex(members);   // RFC 6962 root (anchor.hh)
     const std::string id = world_.region(r.region) + ":" + hash;
     Conn* c = r.sink->Get(now);
     bool ok = false;

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "anchor.hh"
+#include "merkle/merkle.hh"
 #include "model.hh"
 #include "rand.hh"
 #include "util.hh"
@@ -292,4 +294,20 @@ BOOST_AUTO_TEST_CASE(ramp_yaml_steps_through_levels) {
     pos = eol;
   }
   BOOST_TEST(lines == w.tenant_count());
+}
+
+// Anchor roots: RFC 6962 over the content hashes in (created_at, receipt_id)
+// order, whatever order the batch comes in.
+BOOST_AUTO_TEST_CASE(anchor_root_is_rfc6962_in_leaf_order) {
+  using provledger::sim::AnchorMember;
+  const std::string h1(64, 'a'), h2(64, 'b'), h3(64, 'c');
+  std::vector<AnchorMember> m = {{20, "r-2", h2}, {10, "r-9", h1}, {20, "r-1", h3}};
+  const std::string root = provledger::sim::AnchorRootHex(m);
+  BOOST_TEST(m[0].receipt_id == "r-9");
+  BOOST_TEST(m[1].receipt_id == "r-1");   // same created_at: receipt_id bytewise
+  std::vector<provledger::merkle::Hash> leaves;
+  for (const auto* h : {&h1, &h3, &h2}) leaves.push_back(provledger::merkle::LeafHash(*provledger::merkle::HashFromHex(*h)));
+  BOOST_TEST(root == provledger::merkle::ToHex(provledger::merkle::RootFromLeafHashes(leaves)));
+  std::vector<AnchorMember> one = {{1, "x", h1}};
+  BOOST_TEST(provledger::sim::AnchorRootHex(one) == provledger::merkle::ToHex(leaves[0]));
 }

@@ -254,6 +254,28 @@ BOOST_AUTO_TEST_CASE(max_rows_per_poll_and_queue_depth_interval_checked) {
              "unknown key \"queue_depth_interval\" in trace_stores[0]");
 }
 
+BOOST_AUTO_TEST_CASE(anchor_root_and_evidence_mask_checked) {
+  ExpectOnly(kLedger + "    anchor_root: sha256\n", "t.yml:5:18: ",
+             "ledgers[0].anchor_root: expected \"rfc6962\" or \"opaque\", got \"sha256\"");
+  ExpectOnly(kLedger + "evidence: {mask: [actor]}\n", "t.yml:5:19: ",
+             "evidence.mask[0]: \"actor\" is not a JSON pointer");
+  ExpectOnly(kLedger + "evidence: {mask: [\"/a~2\"]}\n", "t.yml:5:19: ",
+             "evidence.mask[0]: \"/a~2\" is not a JSON pointer");
+  ExpectOnly(kLedger + "evidence: {mask: /actor}\n", "t.yml:5:18: ",
+             "evidence.mask: expected a list of JSON pointers");
+  ExpectOnly(kLedger + "evidence: {mask_by_tenant: {t1: [x]}}\n", "t.yml:5:34: ",
+             "evidence.mask_by_tenant.t1[0]: \"x\" is not a JSON pointer");
+  ExpectOnly(kLedger + "evidence: {masks: []}\n", "t.yml:5:", "unknown key \"masks\" in evidence");
+  const Config c = Parse(kLedger + "    anchor_root: opaque\nevidence:\n  mask: [\"/actor\", \"/a~1b\"]\n"
+                                   "  mask_by_tenant: {t1: [\"/payload/amount_cents\"]}\n");
+  BOOST_TEST((c.ledgers[0].anchor_root == Ledger::AnchorRoot::kOpaque));
+  BOOST_TEST(c.evidence.mask.size() == 2u);
+  BOOST_TEST(c.evidence.mask[1] == "/a~1b");
+  BOOST_REQUIRE(c.evidence.mask_by_tenant.size() == 1u);
+  BOOST_TEST(c.evidence.mask_by_tenant[0].first == "t1");
+  BOOST_TEST((Parse(kLedger).ledgers[0].anchor_root == Ledger::AnchorRoot::kRfc6962));
+}
+
 BOOST_AUTO_TEST_CASE(queries_set_must_be_non_empty) {
   ExpectOnly(kLedger + "    queries:\n      clock: \"\"\n", "t.yml:6:14: ",
              "ledgers[0].queries.clock: query must not be empty");
