@@ -100,7 +100,7 @@ check "v1 bodies exist ($v1)" [ "$v1" -gt 1000 ]
 check "history spans 6 h ending at --end-ts" [ "$(q a_eu "SELECT (max(created_at) <= to_timestamp($end) AND min(created_at) >= to_timestamp($end) - interval '6 h')::int FROM receipts")" = 1 ]
 ri=$(q a_eu "SELECT count(*) FROM pg_indexes WHERE tablename = 'receipts'")
 si=$(q a_tr "SELECT count(*) FROM pg_indexes WHERE tablename = 'spans'")
-check "indexes recreated (receipts $ri, spans $si)" eval '[ "$ri" = 4 ] && [ "$si" = 2 ]'
+check "indexes recreated (receipts $ri, spans $si)" eval '[ "$ri" = 6 ] && [ "$si" = 3 ]'
 check "foreign keys recreated" [ "$(q a_eu "SELECT count(*) FROM pg_constraint WHERE contype = 'f'")" = 2 ]
 top=$(q a_eu "SELECT max(c) FROM (SELECT count(*) c FROM receipts GROUP BY tenant_id) s")
 check "tenant activity is skewed (top tenant $top of $n)" [ "$top" -gt $((n / 10)) ]
