@@ -126,9 +126,10 @@ std::vector<ZipEntry> ReadZipBytes(const std::string& bytes, const ZipLimits& li
     if (zip_file_get_external_attributes(z, idx, 0, &opsys, &attr) != 0)
       throw ZipError("cannot read attributes of \"" + name + "\"");
     if (opsys == ZIP_OPSYS_UNIX) {
-      const mode_t mode = static_cast<mode_t>(attr >> 16);
-      if (S_ISLNK(mode)) throw ZipError("entry \"" + name + "\" is a symbolic link");
-      if (mode != 0 && !S_ISREG(mode)) throw ZipError("entry \"" + name + "\" is not a regular file");
+      // Type bits 0 = unspecified (many writers, e.g. Python's zipfile): a file.
+      const mode_t type = static_cast<mode_t>(attr >> 16) & S_IFMT;
+      if (type == S_IFLNK) throw ZipError("entry \"" + name + "\" is a symbolic link");
+      if (type != 0 && type != S_IFREG) throw ZipError("entry \"" + name + "\" is not a regular file");
     }
     if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE)
       throw ZipError("entry \"" + name + "\" is encrypted");
