@@ -63,8 +63,11 @@ int Run(const app::CliOptions& opts) {
   exporter.Restore();
   std::unique_ptr<http::HttpServer> server;
   try {
-    server = std::make_unique<http::HttpServer>(
-        http::HttpOptions{cfg.web.listen_address, cfg.web.telemetry_path, cfg.web.max_requests}, publisher);
+    http::HttpOptions web;
+    web.listen_address = cfg.web.listen_address;
+    web.telemetry_path = cfg.web.telemetry_path;
+    web.max_requests = cfg.web.max_requests;
+    server = std::make_unique<http::HttpServer>(std::move(web), publisher);
   } catch (const std::exception& e) {
     spdlog::error("cannot start HTTP server: {}", e.what());
     return 1;

@@ -1,283 +1,600 @@
 #include "http/server.hh"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
+#include <cerrno>
 #include <charconv>
+#include <condition_variable>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
-#include <civetweb.h>
 #include <spdlog/spdlog.h>
 
-#include "config/listen_address.hh"
 #include "http/landing.hh"
-#include "http/negotiate.hh"
 
 namespace provledger::http {
 
 namespace {
 
-constexpr std::string_view kHealthyPath = "/-/healthy";
-constexpr std::string_view kReadyPath = "/-/ready";
-constexpr const char* kTextPlain = "text/plain; charset=utf-8";
-constexpr const char* kTextHtml = "text/html; charset=utf-8";
+using Clock = std::chrono::steady_clock;
 
 HttpError AddressError(std::string_view address, std::string_view why) {
-  return HttpError("invalid --web.listen-address \"" + std::string(address) + "\": " +
-                   std::string(why));
+  return HttpError("invalid --web.listen-address \"" + std::string(address) + "\": " + std::string(why));
 }
 
-// While mg_start2 runs (synchronously, on the constructing thread) CivetWeb's
-// messages are collected here, so the exception can say why binding failed
-// ("cannot bind to ...: 98 (Address already in use)").
-thread_local std::vector<std::string>* startup_messages = nullptr;
-
-int CivetLogMessage(const struct mg_connection*, const char* message) {
-  const std::string_view text = message != nullptr ? message : "";
-  if (startup_messages != nullptr) {
-    startup_messages->emplace_back(text);
-  } else {
-    spdlog::warn("civetweb: {}", text);
-  }
-  return 1;  // handled: civetweb writes nothing itself
+std::string ErrnoText(int err) {
+  char buf[128];
+  // GNU strerror_r returns the message pointer.
+  const char* msg = strerror_r(err, buf, sizeof buf);
+  return std::to_string(err) + " (" + msg + ")";
 }
 
-void ConnectAndClose(const std::string& host, int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) == 1) {
-    connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
-  }
-  close(fd);
-}
-
-// CivetWeb 1.15 formats its own Date header with gmtime(), which is not
-// thread-safe (a data race between workers, seen by ThreadSanitizer). Sending
-// our own Date, formatted with gmtime_r, makes it skip that code.
-void AddDateHeader(struct mg_connection* conn) {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  char date[64];
-  if (gmtime_r(&now, &tm) == nullptr ||
-      std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0) {
-    return;
-  }
-  mg_response_header_add(conn, "Date", date, -1);
-}
-
-void InitCivetwebOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { mg_init_library(0); });
-}
+constexpr const char* kTextHtml = "text/html; charset=utf-8";
 
 }  // namespace
 
-std::string ToCivetListeningPorts(std::string_view address, bool ipv6_available) {
+ListenAddress ParseListenAddress(std::string_view address) {
   // The rule is the config loader's, so --config.check refuses what this does.
   std::string why;
-  const auto a = config::ParseListenAddress(address, ipv6_available, &why);
+  const auto a = config::ParseListenAddress(address, Ipv6ListenAvailable(), &why);
   if (!a) throw AddressError(address, why);
-  const std::string port = std::to_string(a->port);
-  if (a->ipv6) return "[" + a->host + "]:" + port;
-  if (a->host.empty()) return port;  // all IPv4 interfaces
-  return a->host + ":" + port;
+  ListenAddress out;
+  out.ipv6 = a->ipv6;
+  out.host = a->host.empty() ? "0.0.0.0" : a->host;  // empty: all IPv4 interfaces
+  out.port = static_cast<std::uint16_t>(a->port);
+  return out;
 }
 
-bool Ipv6ListenAvailable() {
-  InitCivetwebOnce();
-  return mg_check_feature(MG_FEATURES_IPV6) != 0;
-}
+bool Ipv6ListenAvailable() { return true; }
 
-HttpServer::HttpServer(HttpOptions options, const render::Publisher& publisher)
+// ---------------------------------------------------------------------------
+
+class HttpServer::Impl {
+ public:
+  Impl(HttpOptions options, const render::Publisher& publisher);
+  ~Impl();
+
+  int port() const { return port_; }
+  const HttpOptions& options() const { return options_; }
+
+ private:
+  enum class State { kReading, kBusy, kWriting };
+
+  struct Conn {
+    int fd = -1;
+    std::uint64_t id = 0;
+    State state = State::kReading;
+    std::string in;
+    bool peer_eof = false;
+    bool request_started = false;  // bytes of the current request have arrived
+    Clock::time_point deadline;    // read: header/idle deadline; write: write deadline
+    Clock::time_point waiting_since;
+    // The response being written: head, then the body.
+    std::string out_head;
+    Response out;
+    bool out_head_only = false;  // HEAD request
+    std::size_t out_off = 0;     // bytes of head + body sent
+    bool close_after = false;
+    std::uint32_t events = 0;    // current epoll interest
+  };
+
+  struct Job {
+    int fd;
+    std::uint64_t id;
+    Request request;
+    std::size_t handler;  // index into options_.routes, or kLandingHandler
+  };
+  struct Done {
+    int fd;
+    std::uint64_t id;
+    Response response;
+    bool head;
+    bool keep_alive;
+  };
+  static constexpr std::size_t kLandingHandler = static_cast<std::size_t>(-1);
+
+  void Loop();
+  void AcceptAll();
+  void OnEvent(Conn& c, std::uint32_t events);
+  bool ReadFrom(Conn& c);   // false: the connection was closed
+  void Pump(int fd);
+  bool ProcessOne(Conn& c);  // true: a response was started
+  void StartResponse(Conn& c, Response response, bool head, bool close);
+  bool WriteSome(Conn& c);  // true: written, connection reads again
+  void CloseConn(int fd);
+  void SetInterest(Conn& c, std::uint32_t events);
+  void SweepDeadlines();
+  bool EvictOne();
+  void DrainCompletions();
+  void Submit(Job job);
+  void WorkerMain();
+  Response RunHandler(const Job& job);
+  const std::string& HttpDate();
+
+  const HttpOptions options_;
+  const render::Publisher& publisher_;
+  std::vector<RouteEntry> route_table_;
+  std::size_t max_connections_ = 1024;
+  int listen_fd_ = -1;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;  // eventfd: stop, and handler completions
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::unordered_map<int, Conn> conns_;
+  std::uint64_t next_id_ = 1;
+  std::time_t date_second_ = 0;
+  std::string date_;
+  std::thread loop_;
+
+  // Handler pool: started on demand up to max_requests threads.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> jobs_;
+  std::vector<Done> done_;
+  std::vector<std::thread> workers_;
+  std::size_t idle_workers_ = 0;
+  std::size_t max_workers_ = 1;
+  bool workers_stop_ = false;
+};
+
+HttpServer::Impl::Impl(HttpOptions options, const render::Publisher& publisher)
     : options_(std::move(options)), publisher_(publisher) {
   const std::string& path = options_.telemetry_path;
-  if (path.empty() || path.front() != '/' || path == "/" || path == kHealthyPath ||
-      path == kReadyPath) {
+  if (path.empty() || path.front() != '/' || path == "/" || path == "/-/healthy" || path == "/-/ready") {
     throw HttpError("invalid --web.telemetry-path \"" + path +
                     "\": must start with / and differ from /, /-/healthy and /-/ready");
   }
-  InitCivetwebOnce();
-  const std::string ports =
-      ToCivetListeningPorts(options_.listen_address, Ipv6ListenAvailable());
-  const std::string threads =
-      std::to_string(std::clamp<std::int64_t>(options_.max_requests, 1, 1024));
-
-  const char* civet_options[] = {
-      "listening_ports", ports.c_str(),
-      "num_threads", threads.c_str(),
-      "request_timeout_ms", "10000",
-      "enable_keep_alive", "yes",
-      "keep_alive_timeout_ms", "2000",
-      // Headers and body go out in separate writes; without TCP_NODELAY,
-      // Nagle plus delayed ACK can stall a response by ~40 ms.
-      "tcp_nodelay", "1",
-      nullptr};
-  mg_callbacks callbacks{};
-  callbacks.log_message = &CivetLogMessage;
-  // begin_request sees every request from the first accepted connection on,
-  // so there is no window after mg_start2 in which CivetWeb answers alone.
-  callbacks.begin_request = &HttpServer::HandleRequest;
-
-  char error_text[256] = {0};
-  unsigned error_code = 0;
-  mg_error_data error{};
-  error.code = &error_code;
-  error.text = error_text;
-  error.text_buffer_size = sizeof error_text;
-  mg_init_data init{};
-  init.callbacks = &callbacks;
-  init.user_data = this;
-  init.configuration_options = civet_options;
-
-  std::vector<std::string> messages;
-  startup_messages = &messages;
-  ctx_ = mg_start2(&init, &error);
-  startup_messages = nullptr;
-  if (ctx_ == nullptr) {
-    std::string why;
-    for (const auto& m : messages) why += (why.empty() ? "" : "; ") + m;
-    if (why.empty()) why = error_text[0] != '\0' ? error_text : "CivetWeb failed to start";
-    throw HttpError("cannot listen on \"" + options_.listen_address + "\": " + why);
+  for (const Route& r : options_.routes) {
+    if (r.path.empty() || r.path.front() != '/' || !r.handler) throw HttpError("invalid route \"" + r.path + "\"");
+    route_table_.push_back(RouteEntry{r.path, r.prefix, r.methods});
   }
-  for (const auto& m : messages) spdlog::warn("civetweb: {}", m);
-  mg_server_port bound[4]{};
-  const int n = mg_get_server_ports(ctx_, 4, bound);
-  if (n < 1) {
-    mg_stop(ctx_);
-    ctx_ = nullptr;
-    throw HttpError("cannot listen on \"" + options_.listen_address + "\": no bound port reported");
+  max_workers_ = static_cast<std::size_t>(std::clamp<std::int64_t>(options_.max_requests, 1, 1024));
+  max_connections_ = std::max<std::size_t>(options_.max_connections, 1);
+  rlimit nofile{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY) {
+    const rlim_t reserve = 64;  // database connections, the state file, logs
+    const rlim_t room = nofile.rlim_cur > reserve * 2 ? nofile.rlim_cur - reserve : nofile.rlim_cur / 2;
+    max_connections_ = std::min<std::size_t>(max_connections_, std::max<rlim_t>(room, 1));
   }
-  port_ = bound[0].port;
-  if (ports.find('[') == std::string::npos) {
-    const std::size_t colon = ports.find(':');
-    wake_host_ = colon == std::string::npos ? "127.0.0.1" : ports.substr(0, colon);
-    if (wake_host_ == "0.0.0.0") wake_host_ = "127.0.0.1";
+
+  const ListenAddress addr = ParseListenAddress(options_.listen_address);
+  listen_fd_ = socket(addr.ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) throw HttpError("cannot listen on \"" + options_.listen_address + "\": socket: " + ErrnoText(errno));
+  const int one = 1;
+  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (addr.ipv6) {
+    auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons(addr.port);
+    inet_pton(AF_INET6, addr.host.c_str(), &a6->sin6_addr);
+    setsockopt(listen_fd_, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    len = sizeof *a6;
+  } else {
+    auto* a4 = reinterpret_cast<sockaddr_in*>(&ss);
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons(addr.port);
+    inet_pton(AF_INET, addr.host.c_str(), &a4->sin_addr);
+    len = sizeof *a4;
   }
+  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0 || listen(listen_fd_, 1024) != 0) {
+    const int err = errno;
+    close(listen_fd_);
+    throw HttpError("cannot listen on \"" + options_.listen_address + "\": " + ErrnoText(err));
+  }
+  sockaddr_storage bound{};
+  socklen_t blen = sizeof bound;
+  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&bound), &blen);
+  port_ = ntohs(addr.ipv6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                          : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) {
+    const int err = errno;
+    close(listen_fd_);
+    if (epoll_fd_ >= 0) close(epoll_fd_);
+    if (wake_fd_ >= 0) close(wake_fd_);
+    throw HttpError("cannot start the HTTP server: " + ErrnoText(err));
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = listen_fd_;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+  ev.data.fd = wake_fd_;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  loop_ = std::thread([this] { Loop(); });
 }
 
-HttpServer::~HttpServer() {
-  if (ctx_ == nullptr) return;
-  // CivetWeb's master thread polls the listening socket in 2 s quanta and
-  // notices mg_stop's flag only then. Connecting to ourselves wakes it, so a
-  // stop takes milliseconds instead of up to 2 s.
-  std::atomic<bool> stopped{false};
-  std::thread waker;
-  if (!wake_host_.empty()) {
-    waker = std::thread([this, &stopped] {
-      while (!stopped.load()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        if (!stopped.load()) ConnectAndClose(wake_host_, port_);
-      }
-    });
+HttpServer::Impl::~Impl() {
+  stopping_ = true;
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const ssize_t n = write(wake_fd_, &one, sizeof one);
+  if (loop_.joinable()) loop_.join();
+  {
+    std::lock_guard lock(mu_);
+    workers_stop_ = true;
   }
-  mg_stop(ctx_);
-  stopped = true;
-  if (waker.joinable()) waker.join();
+  cv_.notify_all();
+  for (auto& t : workers_) t.join();
+  for (auto& [fd, c] : conns_) close(fd);
+  conns_.clear();
+  close(listen_fd_);
+  close(epoll_fd_);
+  close(wake_fd_);
 }
 
-int HttpServer::HandleRequest(struct mg_connection* conn) {
-  // A C callback: no exception may cross it.
-  try {
-    auto* self = static_cast<HttpServer*>(mg_get_request_info(conn)->user_data);
-    return self->Dispatch(conn);
-  } catch (const std::exception& e) {
-    spdlog::error("http: request failed: {}", e.what());
-  } catch (...) {
-    spdlog::error("http: request failed");
+const std::string& HttpServer::Impl::HttpDate() {
+  const std::time_t now = std::time(nullptr);
+  if (now != date_second_) {
+    date_second_ = now;
+    date_ = FormatHttpDate(now);
   }
-  mg_send_http_error(conn, 500, "%s", "internal error\n");
-  return 500;
+  return date_;
 }
 
-int HttpServer::Dispatch(struct mg_connection* conn) {
-  const mg_request_info* ri = mg_get_request_info(conn);
-  const std::string_view method = ri->request_method != nullptr ? ri->request_method : "";
-  const std::string_view path = ri->local_uri != nullptr ? ri->local_uri : "";
-
-  enum class Route { kMetrics, kHealth, kLanding, kNone };
-  Route route = Route::kNone;
-  if (path == options_.telemetry_path) {
-    route = Route::kMetrics;
-  } else if (path == kHealthyPath || path == kReadyPath) {
-    route = Route::kHealth;
-  } else if (path == "/") {
-    route = Route::kLanding;
-  }
-
-  const bool head = method == "HEAD";
-  if (route == Route::kNone) {
-    return ServeText(conn, head, 404, kTextPlain, "404 page not found\n");
-  }
-  if (method != "GET" && !head) {
-    return ServeText(conn, false, 405, kTextPlain, "405 method not allowed\n", "Allow", "GET, HEAD");
-  }
-  switch (route) {
-    case Route::kMetrics:
-      return ServeMetrics(conn, head);
-    case Route::kHealth:
-      // Ready as soon as the listener is bound; databases never gate this.
-      return ServeText(conn, head, 200, kTextPlain, "OK");
-    case Route::kLanding: {
-      const auto published = publisher_.Current();
-      const std::string page =
-          RenderLandingPage(*published, publisher_.build(), options_.telemetry_path);
-      return ServeText(conn, head, 200, kTextHtml, page);
+void HttpServer::Impl::Loop() {
+  std::vector<epoll_event> events(256);
+  auto next_sweep = Clock::now();
+  while (!stopping_.load()) {
+    const int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), 200);
+    if (n < 0 && errno != EINTR) {
+      spdlog::error("http: epoll_wait failed: {}", ErrnoText(errno));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    case Route::kNone:
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == listen_fd_) {
+        AcceptAll();
+      } else if (fd == wake_fd_) {
+        std::uint64_t v = 0;
+        [[maybe_unused]] const ssize_t r = read(wake_fd_, &v, sizeof v);
+        DrainCompletions();
+      } else {
+        auto it = conns_.find(fd);
+        if (it != conns_.end()) OnEvent(it->second, events[i].events);
+      }
+    }
+    if (Clock::now() >= next_sweep) {
+      SweepDeadlines();
+      next_sweep = Clock::now() + std::chrono::milliseconds(100);
+    }
+  }
+}
+
+void HttpServer::Impl::AcceptAll() {
+  for (;;) {
+    sockaddr_storage peer{};
+    socklen_t plen = sizeof peer;
+    const int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if ((errno == EMFILE || errno == ENFILE) && EvictOne()) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) spdlog::warn("http: accept failed: {}", ErrnoText(errno));
+      return;
+    }
+    if (conns_.size() >= max_connections_ && !EvictOne()) {
+      close(fd);  // every connection is being answered: the client retries
+      continue;
+    }
+    const int one = 1;
+    // Head and body go out in separate writes when the body is large:
+    // without TCP_NODELAY, Nagle plus delayed ACK can stall a response ~40 ms.
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    Conn& c = conns_[fd];
+    c = Conn{};
+    c.fd = fd;
+    c.id = next_id_++;
+    c.waiting_since = Clock::now();
+    c.deadline = c.waiting_since + options_.header_timeout;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.fd = fd;
+    c.events = ev.events;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      conns_.erase(fd);
+      close(fd);
+      continue;
+    }
+    // A client usually sends its request with the handshake's last ACK: read
+    // and answer it now, before accepting more. Under an accept storm (idle
+    // connections reopened as fast as they are evicted) a scrape is then
+    // answered before it could become the oldest connection and be evicted.
+    if (ReadFrom(c)) Pump(fd);
+  }
+}
+
+bool HttpServer::Impl::EvictOne() {
+  // The oldest connection that has sent nothing of a request; failing that,
+  // the oldest one with an incomplete request. Never one being answered.
+  int victim = -1;
+  bool victim_started = true;
+  Clock::time_point oldest = Clock::time_point::max();
+  for (const auto& [fd, c] : conns_) {
+    if (c.state != State::kReading) continue;
+    const bool better = victim < 0 || (victim_started && !c.request_started) ||
+                        (victim_started == c.request_started && c.waiting_since < oldest);
+    if (better) {
+      oldest = c.waiting_since;
+      victim = fd;
+      victim_started = c.request_started;
+    }
+  }
+  if (victim < 0) return false;
+  CloseConn(victim);
+  return true;
+}
+
+void HttpServer::Impl::SetInterest(Conn& c, std::uint32_t events) {
+  if (c.events == events) return;
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.fd = c.fd;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+  c.events = events;
+}
+
+void HttpServer::Impl::CloseConn(int fd) {
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  close(fd);
+  conns_.erase(fd);
+}
+
+void HttpServer::Impl::SweepDeadlines() {
+  const auto now = Clock::now();
+  std::vector<int> expired;
+  for (const auto& [fd, c] : conns_) {
+    if (c.state != State::kBusy && now >= c.deadline) expired.push_back(fd);
+  }
+  for (int fd : expired) CloseConn(fd);
+}
+
+void HttpServer::Impl::OnEvent(Conn& c, std::uint32_t events) {
+  const int fd = c.fd;
+  if ((events & EPOLLERR) != 0 || (c.state == State::kBusy && (events & EPOLLHUP) != 0)) {
+    CloseConn(fd);
+    return;
+  }
+  if (c.state == State::kReading && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0) {
+    if (!ReadFrom(c)) return;
+  }
+  Pump(fd);
+}
+
+bool HttpServer::Impl::ReadFrom(Conn& c) {
+  const std::size_t cap = options_.limits.max_header_bytes + options_.limits.max_body_bytes + 4096;
+  char buf[16384];
+  for (;;) {
+    if (c.in.size() >= cap) break;  // the parser refuses it
+    const ssize_t n = recv(c.fd, buf, std::min(sizeof buf, cap - c.in.size()), 0);
+    if (n > 0) {
+      if (!c.request_started) {
+        c.request_started = true;
+        c.deadline = Clock::now() + options_.header_timeout;
+      }
+      c.in.append(buf, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n == 0) {
+      c.peer_eof = true;
       break;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    CloseConn(c.fd);
+    return false;
   }
-  return ServeText(conn, head, 404, kTextPlain, "404 page not found\n");
+  return true;
 }
 
-int HttpServer::ServeMetrics(struct mg_connection* conn, bool head) {
-  const char* accept = mg_get_header(conn, "Accept-Encoding");
-  const bool gzip = accept != nullptr && AcceptsGzip(accept);
-  // The only shared state a scrape touches: one pointer copy under the lock.
-  const auto published = publisher_.Current();
-  const std::string& body = gzip ? published->exposition.gzip : published->exposition.text;
-
-  char length[24];
-  const auto r = std::to_chars(length, length + sizeof length - 1, body.size());
-  *r.ptr = '\0';
-  mg_response_header_start(conn, 200);
-  mg_response_header_add(conn, "Content-Type", kMetricsContentType.data(),
-                         static_cast<int>(kMetricsContentType.size()));
-  if (gzip) mg_response_header_add(conn, "Content-Encoding", "gzip", -1);
-  mg_response_header_add(conn, "Vary", "Accept-Encoding", -1);
-  mg_response_header_add(conn, "Content-Length", length, -1);
-  AddDateHeader(conn);
-  mg_response_header_send(conn);
-  if (!head && !body.empty()) mg_write(conn, body.data(), body.size());
-  return 200;
-}
-
-int HttpServer::ServeText(struct mg_connection* conn, bool head, int status,
-                          const char* content_type, std::string_view body,
-                          const char* extra_header_name, const char* extra_header_value) {
-  const std::string length = std::to_string(body.size());
-  mg_response_header_start(conn, status);
-  mg_response_header_add(conn, "Content-Type", content_type, -1);
-  if (extra_header_name != nullptr) {
-    mg_response_header_add(conn, extra_header_name, extra_header_value, -1);
+// Moves a connection forward as far as it can go without waiting: writes
+// what the socket takes, then parses and answers pipelined requests one by
+// one (a loop, not recursion: a buffer full of pipelined requests must not
+// grow the stack).
+void HttpServer::Impl::Pump(int fd) {
+  for (;;) {
+    auto it = conns_.find(fd);
+    if (it == conns_.end()) return;
+    Conn& c = it->second;
+    if (c.state == State::kWriting) {
+      if (!WriteSome(c)) return;
+    } else if (c.state == State::kReading) {
+      if (!ProcessOne(c)) return;
+    } else {
+      return;  // kBusy: a handler thread has the request
+    }
   }
-  mg_response_header_add(conn, "Content-Length", length.c_str(), -1);
-  AddDateHeader(conn);
-  mg_response_header_send(conn);
-  if (!head && !body.empty()) mg_write(conn, body.data(), body.size());
-  return status;
 }
+
+bool HttpServer::Impl::ProcessOne(Conn& c) {
+  if (c.in.empty()) {
+    if (c.peer_eof) CloseConn(c.fd);
+    return false;
+  }
+  ParseResult parsed = ParseRequest(c.in, options_.limits);
+  if (parsed.state == ParseState::kIncomplete) {
+    if (c.peer_eof) CloseConn(c.fd);
+    return false;
+  }
+  if (parsed.state == ParseState::kError) {
+    spdlog::debug("http: bad request status={} reason={}", parsed.error_status, parsed.error);
+    c.in.clear();
+    StartResponse(c,
+                  Response::Text(parsed.error_status, std::to_string(parsed.error_status) + " " +
+                                                          std::string(ReasonPhrase(parsed.error_status)) + ": " +
+                                                          parsed.error + "\n"),
+                  false, true);
+    return true;
+  }
+  c.in.erase(0, parsed.consumed);
+  Request& req = parsed.request;
+  const bool head = req.method == "HEAD";
+  const bool close = !req.keep_alive || (c.peer_eof && c.in.empty());
+  RouteDecision d = Decide(req, options_.telemetry_path, route_table_);
+  switch (d.kind) {
+    case RouteDecision::Kind::kMetrics:
+      StartResponse(c, MetricsResponse(req, publisher_.Current()), head, close);
+      return true;
+    case RouteDecision::Kind::kHealth:
+    case RouteDecision::Kind::kRespond:
+      StartResponse(c, std::move(d.response), head, close);
+      return true;
+    case RouteDecision::Kind::kLanding:
+    case RouteDecision::Kind::kHandler: {
+      c.state = State::kBusy;
+      c.close_after = close;
+      SetInterest(c, 0);
+      const std::size_t h = d.kind == RouteDecision::Kind::kLanding ? kLandingHandler : d.handler_index;
+      Submit(Job{c.fd, c.id, std::move(req), h});
+      return false;
+    }
+  }
+  return false;
+}
+
+void HttpServer::Impl::StartResponse(Conn& c, Response response, bool head, bool close) {
+  const bool close_after = close || response.close;
+  c.out_head = SerializeHead(response, HttpDate(), close_after);
+  c.out = std::move(response);
+  c.out_head_only = head;
+  c.out_off = 0;
+  c.close_after = close_after;
+  c.state = State::kWriting;
+  c.deadline = Clock::now() + options_.write_timeout;
+}
+
+bool HttpServer::Impl::WriteSome(Conn& c) {
+  const std::string_view body = c.out_head_only ? std::string_view() : c.out.Body();
+  const std::size_t total = c.out_head.size() + body.size();
+  while (c.out_off < total) {
+    iovec iov[2];
+    int cnt = 0;
+    if (c.out_off < c.out_head.size()) {
+      iov[cnt++] = iovec{const_cast<char*>(c.out_head.data()) + c.out_off, c.out_head.size() - c.out_off};
+      if (!body.empty()) iov[cnt++] = iovec{const_cast<char*>(body.data()), body.size()};
+    } else {
+      const std::size_t boff = c.out_off - c.out_head.size();
+      iov[cnt++] = iovec{const_cast<char*>(body.data()) + boff, body.size() - boff};
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<std::size_t>(cnt);
+    const ssize_t n = sendmsg(c.fd, &msg, MSG_NOSIGNAL);
+    if (n > 0) {
+      c.out_off += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      SetInterest(c, EPOLLOUT);
+      return false;
+    }
+    CloseConn(c.fd);
+    return false;
+  }
+  if (c.close_after) {
+    CloseConn(c.fd);
+    return false;
+  }
+  // Ready for the next request (maybe already here: pipelined).
+  c.out = Response{};
+  c.out_head.clear();
+  c.state = State::kReading;
+  c.request_started = !c.in.empty();
+  c.waiting_since = Clock::now();
+  c.deadline = c.waiting_since + (c.in.empty() ? options_.idle_timeout : options_.header_timeout);
+  SetInterest(c, EPOLLIN | EPOLLRDHUP);
+  return true;
+}
+
+void HttpServer::Impl::Submit(Job job) {
+  {
+    std::lock_guard lock(mu_);
+    jobs_.push_back(std::move(job));
+    if (idle_workers_ < jobs_.size() && workers_.size() < max_workers_) {
+      workers_.emplace_back([this] { WorkerMain(); });
+    }
+  }
+  cv_.notify_one();
+}
+
+Response HttpServer::Impl::RunHandler(const Job& job) {
+  try {
+    if (job.handler == kLandingHandler) {
+      const auto published = publisher_.Current();
+      Response r = Response::Text(200, RenderLandingPage(*published, publisher_.build(), options_.telemetry_path));
+      r.content_type = kTextHtml;
+      return r;
+    }
+    return options_.routes[job.handler].handler(job.request);
+  } catch (const std::exception& e) {
+    spdlog::error("http: request failed path={} error={}", job.request.path, e.what());
+  } catch (...) {
+    spdlog::error("http: request failed path={}", job.request.path);
+  }
+  return Response::Text(500, "500 internal error\n");
+}
+
+void HttpServer::Impl::WorkerMain() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    ++idle_workers_;
+    cv_.wait(lock, [this] { return workers_stop_ || !jobs_.empty(); });
+    --idle_workers_;
+    if (workers_stop_) return;
+    Job job = std::move(jobs_.front());
+    jobs_.pop_front();
+    lock.unlock();
+    Done done{job.fd, job.id, RunHandler(job), job.request.method == "HEAD", job.request.keep_alive};
+    lock.lock();
+    done_.push_back(std::move(done));
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = write(wake_fd_, &one, sizeof one);
+  }
+}
+
+void HttpServer::Impl::DrainCompletions() {
+  std::vector<Done> done;
+  {
+    std::lock_guard lock(mu_);
+    done.swap(done_);
+  }
+  for (Done& d : done) {
+    auto it = conns_.find(d.fd);
+    if (it == conns_.end() || it->second.id != d.id || it->second.state != State::kBusy) continue;
+    Conn& c = it->second;
+    StartResponse(c, std::move(d.response), d.head, c.close_after);
+    Pump(d.fd);
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+HttpServer::HttpServer(HttpOptions options, const render::Publisher& publisher)
+    : impl_(std::make_unique<Impl>(std::move(options), publisher)) {}
+
+HttpServer::~HttpServer() = default;
+
+int HttpServer::port() const { return impl_->port(); }
+const HttpOptions& HttpServer::options() const { return impl_->options(); }
 
 }  // namespace provledger::http

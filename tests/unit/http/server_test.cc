@@ -24,6 +24,14 @@
 namespace provledger::http {
 namespace {
 
+HttpOptions Opts(std::string address, std::string path, std::int64_t max_requests) {
+  HttpOptions o;
+  o.listen_address = std::move(address);
+  o.telemetry_path = std::move(path);
+  o.max_requests = max_requests;
+  return o;
+}
+
 struct Response {
   int status = 0;
   std::map<std::string, std::string> headers;  // lower-case names
@@ -57,6 +65,7 @@ class Client {
     }
   }
   ~Client() { close(fd_); }
+  int fd() const { return fd_; }
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
@@ -177,7 +186,7 @@ compute::Snapshot SampleSnapshot() {
 struct Server {
   render::Publisher publisher{render::BuildInfo{"9.9.9", "testrev"}};
   HttpServer server;
-  explicit Server(HttpOptions o = {"127.0.0.1:0", "/metrics", 4}) : server(std::move(o), publisher) {}
+  explicit Server(HttpOptions o = Opts("127.0.0.1:0", "/metrics", 4)) : server(std::move(o), publisher) {}
   int port() const { return server.port(); }
 };
 
@@ -301,7 +310,7 @@ BOOST_AUTO_TEST_CASE(landing_page_escapes_tenants) {
 }
 
 BOOST_AUTO_TEST_CASE(custom_telemetry_path) {
-  Server s(HttpOptions{"127.0.0.1:0", "/custom/metrics", 2});
+  Server s(Opts("127.0.0.1:0", "/custom/metrics", 2));
   BOOST_TEST(Fetch(s.port(), "GET", "/custom/metrics").status == 200);
   BOOST_TEST(Fetch(s.port(), "GET", "/metrics").status == 404);
   BOOST_TEST(Fetch(s.port(), "GET", "/").body.find("href=\"/custom/metrics\"") != std::string::npos);
@@ -322,7 +331,7 @@ BOOST_AUTO_TEST_CASE(keep_alive_serves_several_requests_on_one_connection) {
 }
 
 BOOST_AUTO_TEST_CASE(scrapes_during_publishes_get_whole_expositions) {
-  Server s(HttpOptions{"127.0.0.1:0", "/metrics", 8});
+  Server s(Opts("127.0.0.1:0", "/metrics", 8));
   std::atomic<bool> stop{false};
   std::atomic<int> bad{0};
   std::atomic<int> scrapes{0};
@@ -366,15 +375,15 @@ BOOST_AUTO_TEST_CASE(bind_failure_names_the_address) {
   const std::string taken = "127.0.0.1:" + std::to_string(first.port());
   render::Publisher pub;
   try {
-    HttpServer second(HttpOptions{taken, "/metrics", 2}, pub);
+    HttpServer second(Opts(taken, "/metrics", 2), pub);
     BOOST_FAIL("a second server bound " << taken);
   } catch (const HttpError& e) {
     BOOST_TEST(std::string(e.what()).find(taken) != std::string::npos, e.what());
     BOOST_TEST(std::string(e.what()).find("Address already in use") != std::string::npos, e.what());
   }
-  BOOST_CHECK_THROW(HttpServer(HttpOptions{"not-an-address", "/metrics", 2}, pub), HttpError);
-  BOOST_CHECK_THROW(HttpServer(HttpOptions{"127.0.0.1:0", "metrics", 2}, pub), HttpError);
-  BOOST_CHECK_THROW(HttpServer(HttpOptions{"127.0.0.1:0", "/-/ready", 2}, pub), HttpError);
+  BOOST_CHECK_THROW(HttpServer(Opts("not-an-address", "/metrics", 2), pub), HttpError);
+  BOOST_CHECK_THROW(HttpServer(Opts("127.0.0.1:0", "metrics", 2), pub), HttpError);
+  BOOST_CHECK_THROW(HttpServer(Opts("127.0.0.1:0", "/-/ready", 2), pub), HttpError);
   // The first server still works.
   BOOST_TEST(Fetch(first.port(), "GET", "/-/healthy").status == 200);
 }
@@ -388,8 +397,218 @@ BOOST_AUTO_TEST_CASE(stops_cleanly_and_releases_the_port) {
   }
   BOOST_CHECK_THROW(Client{port}, std::runtime_error);  // nothing listens any more
   // The same port can be bound again right away.
-  Server again(HttpOptions{"127.0.0.1:" + std::to_string(port), "/metrics", 2});
+  Server again(Opts("127.0.0.1:" + std::to_string(port), "/metrics", 2));
   BOOST_TEST(again.port() == port);
+}
+
+// ---- Issue 9, defect 7: raw-socket regressions (each failed on CivetWeb 1.15).
+
+std::string RawExchange(int port, const std::string& request) {
+  Client c(port);
+  c.Send(request);
+  std::string all;
+  // Read until the server closes (every request here ends with Connection: close
+  // or an error that closes).
+  for (;;) {
+    char tmp[65536];
+    const int fd = c.fd();
+    const ssize_t n = recv(fd, tmp, sizeof tmp, 0);
+    if (n <= 0) break;
+    all.append(tmp, static_cast<std::size_t>(n));
+  }
+  return all;
+}
+
+BOOST_AUTO_TEST_CASE(upgrade_websocket_is_answered_as_http_and_the_pipelined_request_too) {
+  Server s;
+  const auto pub = s.publisher.Publish(SampleSnapshot());
+  Client c(s.port());
+  c.Send("GET /metrics HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+         "GET /-/ready HTTP/1.1\r\nHost: x\r\n\r\n");
+  const Response first = c.Read(false);  // throws unless a status line and headers come first
+  BOOST_TEST(first.status == 200);
+  BOOST_TEST(first.get("content-type") == "text/plain; version=0.0.4; charset=utf-8");
+  BOOST_TEST(!first.has("upgrade"));
+  BOOST_TEST(first.body == pub->exposition.text);
+  const Response second = c.Read(false);
+  BOOST_TEST(second.status == 200);
+  BOOST_TEST(second.body == "OK");
+}
+
+BOOST_AUTO_TEST_CASE(absolute_uri_request_line_is_answered) {
+  Server s;
+  const auto pub = s.publisher.Publish(SampleSnapshot());
+  const std::string host = "127.0.0.1:" + std::to_string(s.port());
+  Client c(s.port());
+  c.Send("GET http://" + host + "/metrics HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+  const Response r = c.Read(false);
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body == pub->exposition.text);
+  c.Send("GET HTTP://" + host + "/-/healthy?x=1 HTTP/1.1\r\nHost: " + host + "\r\n\r\n");
+  BOOST_TEST(c.Read(false).body == "OK");
+  c.Send("GET http://" + host + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n");
+  const Response landing = c.Read(false);
+  BOOST_TEST(landing.status == 200);
+  BOOST_TEST(landing.get("content-type") == "text/html; charset=utf-8");
+}
+
+BOOST_AUTO_TEST_CASE(options_asterisk_is_answered) {
+  Server s;
+  Client c(s.port());
+  c.Send("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n");
+  const Response r = c.Read(false);
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.get("allow") == "GET, HEAD");
+  BOOST_TEST(r.get("content-length") == "0");
+  // The connection stays usable.
+  c.Send("GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n");
+  BOOST_TEST(c.Read(false).body == "OK");
+  // "*" with another method is a bad request, answered, then closed.
+  const std::string bad = RawExchange(s.port(), "GET * HTTP/1.1\r\nHost: x\r\n\r\n");
+  BOOST_TEST(bad.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0, bad);
+}
+
+BOOST_AUTO_TEST_CASE(status_line_never_echoes_the_client_protocol) {
+  Server s;
+  for (const char* version : {"HTTP/1.0", "HTTP/1.1", "HTTP/1.9"}) {
+    BOOST_TEST_CONTEXT(version) {
+      const std::string out =
+          RawExchange(s.port(), std::string("GET /-/ready ") + version + "\r\nHost: x\r\nConnection: close\r\n\r\n");
+      BOOST_TEST(out.rfind("HTTP/1.1 200 OK\r\n", 0) == 0, out);
+    }
+  }
+  struct Case {
+    const char* version;
+    const char* status_line;
+  };
+  for (const Case& c : {Case{"HTTP/2.0", "HTTP/1.1 505 "}, Case{"HTTP/0.9", "HTTP/1.1 505 "},
+                        Case{"HTTP/1.1x", "HTTP/1.1 400 "}, Case{"FOO/1.1", "HTTP/1.1 400 "},
+                        Case{"http/1.1", "HTTP/1.1 400 "}, Case{"HTTP/11", "HTTP/1.1 400 "}}) {
+    BOOST_TEST_CONTEXT(c.version) {
+      const std::string out = RawExchange(s.port(), std::string("GET /-/ready ") + c.version + "\r\nHost: x\r\n\r\n");
+      BOOST_TEST(out.rfind(c.status_line, 0) == 0, out);
+      BOOST_TEST((out.find(c.version) == std::string::npos || std::string(c.version) == "HTTP/1.1x"), out);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(nul_in_path_is_refused_not_served_as_metrics) {
+  Server s;
+  s.publisher.Publish(SampleSnapshot());
+  for (const char* path : {"/metrics%00.html", "/metrics%00", "/%00", "/metrics%0a", "/metrics%7f", "/metrics%zz",
+                           "/metrics%", "/metrics%0"}) {
+    BOOST_TEST_CONTEXT(path) {
+      const std::string out = RawExchange(s.port(), std::string("GET ") + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
+      BOOST_TEST(out.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0, out);
+      BOOST_TEST(out.find("attest_coverage_pct") == std::string::npos);
+    }
+  }
+  // Escapes that decode to a printable character are fine; a literal "%00"
+  // in the decoded path is just another unknown path.
+  BOOST_TEST(Fetch(s.port(), "GET", "/%6Detrics").status == 200);
+  BOOST_TEST(Fetch(s.port(), "GET", "/metrics%2500").status == 404);
+  BOOST_TEST(Fetch(s.port(), "GET", "/metrics.html").status == 404);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_requests_get_an_answer_then_a_close) {
+  Server s;
+  struct Case {
+    std::string request;
+    const char* status_line;
+  };
+  const std::vector<Case> cases = {
+      {"GET /metrics HTTP/1.1\r\n\r\n", "HTTP/1.1 400 "},  // no Host
+      {"GET /metrics HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "HTTP/1.1 400 "},
+      {"GET  /metrics HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 400 "},
+      {"GET /metrics HTTP/1.1\r\nHost : a\r\n\r\n", "HTTP/1.1 400 "},
+      {"GET /metrics HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", "HTTP/1.1 400 "},
+      {"GET /metrics HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", "HTTP/1.1 400 "},
+      {"GET /metrics HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", "HTTP/1.1 400 "},
+      {"POST /metrics HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "HTTP/1.1 501 "},
+      {"GET /" + std::string(20000, 'a') + " HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 414 "},
+      {"GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(20000, 'a') + "\r\n\r\n", "HTTP/1.1 431 "},
+      {"GET ftp://x/metrics HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 400 "},
+      {"G\x01T /metrics HTTP/1.1\r\nHost: a\r\n\r\n", "HTTP/1.1 400 "},
+  };
+  for (const Case& c : cases) {
+    BOOST_TEST_CONTEXT(c.request.substr(0, 60)) {
+      const std::string out = RawExchange(s.port(), c.request);
+      BOOST_TEST(out.rfind(c.status_line, 0) == 0, out.substr(0, 200));
+      BOOST_TEST(out.find("Connection: close\r\n") != std::string::npos);
+    }
+  }
+  BOOST_TEST(Fetch(s.port(), "GET", "/-/healthy").status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(many_pipelined_requests_are_answered_in_order) {
+  Server s;
+  std::string burst;
+  constexpr int kRequests = 2000;
+  for (int i = 0; i < kRequests; ++i) burst += (i % 2 == 0 ? "GET /-/ready HTTP/1.1\r\nHost: x\r\n\r\n"
+                                                            : "HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n");
+  Client c(s.port());
+  std::thread sender([&] { c.Send(burst); });
+  int ok = 0;
+  for (int i = 0; i < kRequests; ++i) {
+    const Response r = c.Read(i % 2 == 1);
+    if (r.status == (i % 2 == 0 ? 200 : 404)) ++ok;
+  }
+  sender.join();
+  BOOST_TEST(ok == kRequests);
+}
+
+BOOST_AUTO_TEST_CASE(custom_routes_run_on_handler_threads) {
+  render::Publisher publisher;
+  HttpOptions o = Opts("127.0.0.1:0", "/metrics", 2);
+  Route echo;
+  echo.path = "/api/v1/echo";
+  echo.prefix = true;
+  echo.methods = {"GET", "POST"};
+  echo.handler = [](const Request& req) {
+    http::Response r = http::Response::Text(201, req.method + " " + req.path + " " + req.query + " " + req.body);
+    r.headers.emplace_back("X-Seen", "yes");
+    return r;
+  };
+  Route boom;
+  boom.path = "/api/v1/boom";
+  boom.handler = [](const Request&) -> http::Response { throw std::runtime_error("handler failed"); };
+  o.routes = {echo, boom};
+  HttpServer server(std::move(o), publisher);
+  const Response get = Fetch(server.port(), "GET", "/api/v1/echo/a%20b?x=1");
+  BOOST_TEST(get.status == 201);
+  BOOST_TEST(get.body == "GET /api/v1/echo/a b x=1 ");
+  BOOST_TEST(get.get("x-seen") == "yes");
+  Client c(server.port());
+  c.Send("POST /api/v1/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
+  BOOST_TEST(c.Read(false).body == "POST /api/v1/echo  hello");
+  BOOST_TEST(Fetch(server.port(), "HEAD", "/api/v1/echo").status == 201);
+  const Response put = Fetch(server.port(), "PUT", "/api/v1/echo", {"Content-Length: 0"});
+  BOOST_TEST(put.status == 405);
+  BOOST_TEST(put.get("allow") == "GET, POST, HEAD");
+  BOOST_TEST(Fetch(server.port(), "GET", "/api/v1/echoes").status == 404);
+  BOOST_TEST(Fetch(server.port(), "GET", "/api/v1/boom").status == 500);
+  BOOST_TEST(Fetch(server.port(), "GET", "/api/v1/boom/x").status == 404);  // not a prefix route
+}
+
+BOOST_AUTO_TEST_CASE(listens_on_ipv6_loopback) {
+  render::Publisher publisher;
+  HttpServer server(Opts("[::1]:0", "/metrics", 1), publisher);
+  BOOST_TEST(server.port() > 0);
+  const int fd = socket(AF_INET6, SOCK_STREAM, 0);
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_port = htons(static_cast<uint16_t>(server.port()));
+  a.sin6_addr = in6addr_loopback;
+  BOOST_REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  const std::string req = "GET /-/healthy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  BOOST_REQUIRE(send(fd, req.data(), req.size(), 0) == static_cast<ssize_t>(req.size()));
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  close(fd);
+  BOOST_TEST(out.rfind("HTTP/1.1 200 OK\r\n", 0) == 0, out);
 }
 
 }  // namespace
