@@ -19,18 +19,77 @@ std::string Number(double v, const char* fmt = "%.2f") {
 
 }  // namespace
 
+namespace {
+
+// Code points that must not reach the page raw: C0 controls, DEL, C1
+// controls, and the bidirectional formatting characters (which can reorder
+// what an operator reads: "Trojan Source").
+bool IsInvisibleOrBidi(char32_t cp) {
+  return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+         (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+// Decodes one UTF-8 sequence at s[i]; returns its length (0: not valid UTF-8).
+std::size_t DecodeUtf8(std::string_view s, std::size_t i, char32_t& cp) {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  std::size_t len = 0;
+  if (b0 < 0x80) {
+    cp = b0;
+    return 1;
+  }
+  if ((b0 & 0xe0) == 0xc0) {
+    len = 2;
+    cp = b0 & 0x1f;
+  } else if ((b0 & 0xf0) == 0xe0) {
+    len = 3;
+    cp = b0 & 0x0f;
+  } else if ((b0 & 0xf8) == 0xf0) {
+    len = 4;
+    cp = b0 & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    if ((b & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (b & 0x3f);
+  }
+  return len;
+}
+
+}  // namespace
+
 std::string HtmlEscape(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 16);
-  for (const char c : s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const char c = s[i];
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&': out += "&amp;"; ++i; continue;
+      case '<': out += "&lt;"; ++i; continue;
+      case '>': out += "&gt;"; ++i; continue;
+      case '"': out += "&quot;"; ++i; continue;
+      case '\'': out += "&#39;"; ++i; continue;
+      default: break;
     }
+    char32_t cp = 0;
+    const std::size_t len = DecodeUtf8(s, i, cp);
+    if (len == 0) {  // not UTF-8 (callers sanitise first): keep the byte visible
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "[0x%02X]", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      out += hex;
+      ++i;
+      continue;
+    }
+    if (IsInvisibleOrBidi(cp)) {
+      char esc[16];
+      std::snprintf(esc, sizeof esc, "[U+%04X]", static_cast<unsigned>(cp));
+      out += esc;
+    } else {
+      out.append(s.substr(i, len));
+    }
+    i += len;
   }
   return out;
 }

@@ -11,7 +11,10 @@
 
 namespace provledger::http {
 
-// Escapes & < > " ' for HTML text and attribute values.
+// Escapes & < > " ' for HTML text and attribute values, and shows control
+// characters (C0, DEL, C1) and bidirectional formatting characters (U+061C,
+// U+200E/F, U+202A-E, U+2066-9) as the visible text "[U+XXXX]" instead of
+// emitting them (issue 9, item 8); a byte that is not UTF-8 becomes "[0xXX]".
 std::string HtmlEscape(std::string_view s);
 
 // "YYYY-MM-DDTHH:MM:SSZ" (UTC) for Unix seconds; "never" for <= 0.

@@ -13,6 +13,29 @@ BOOST_AUTO_TEST_CASE(html_escape) {
   BOOST_TEST(HtmlEscape("plain Z\xC3\xBCrich") == "plain Z\xC3\xBCrich");
 }
 
+// Issue 9, item 8: control and bidi characters in tenant names never reach
+// the page raw.
+BOOST_AUTO_TEST_CASE(html_escape_shows_controls_and_bidi_characters) {
+  BOOST_TEST(HtmlEscape(std::string("a\0b", 3)) == "a[U+0000]b");
+  BOOST_TEST(HtmlEscape("tab\there\nline\x1b[31m\x7f") == "tab[U+0009]here[U+000A]line[U+001B][31m[U+007F]");
+  BOOST_TEST(HtmlEscape("c1\xC2\x85") == "c1[U+0085]");                      // NEL
+  BOOST_TEST(HtmlEscape("acme\xE2\x80\xAE" "evil") == "acme[U+202E]evil");     // RIGHT-TO-LEFT OVERRIDE
+  BOOST_TEST(HtmlEscape("\xE2\x81\xA6x\xE2\x81\xA9") == "[U+2066]x[U+2069]");  // LRI ... PDI
+  BOOST_TEST(HtmlEscape("\xE2\x80\x8F\xD8\x9C") == "[U+200F][U+061C]");     // RLM, ALM
+  BOOST_TEST(HtmlEscape("\xE2\x80\x8B") == "\xE2\x80\x8B");                 // ZWSP is not bidi: kept
+  BOOST_TEST(HtmlEscape("\xff\xC3") == "[0xFF][0xC3]");                        // not UTF-8
+  BOOST_TEST(HtmlEscape("\xE6\x97\xA5\xF0\x9F\x98\x80") == "\xE6\x97\xA5\xF0\x9F\x98\x80");
+}
+
+BOOST_AUTO_TEST_CASE(page_shows_bidi_tenant_escaped) {
+  render::Published p;
+  p.snapshot.coverage = {{"acme\xE2\x80\xAE\x1b[2Jevil", 4, 3, 75}};
+  const std::string page = RenderLandingPage(p, render::BuildInfo{"1", "r"}, "/metrics");
+  BOOST_TEST(page.find("acme[U+202E][U+001B][2Jevil") != std::string::npos);
+  BOOST_TEST(page.find("\xE2\x80\xAE") == std::string::npos);
+  BOOST_TEST(page.find('\x1b') == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(format_unix_seconds) {
   BOOST_TEST(FormatUnixSeconds(1700000000.9) == "2023-11-14T22:13:20Z");
   BOOST_TEST(FormatUnixSeconds(0) == "never");

@@ -1,4 +1,4 @@
-// The real CivetWeb server on 127.0.0.1:0, fetched with a plain socket
+// The real server (src/http) on 127.0.0.1:0, fetched with a plain socket
 // client written here (no curl): status, headers, bodies, gzip negotiation,
 // HEAD, 404, 405, landing page escaping, health, keep-alive, bind errors.
 #include <arpa/inet.h>
