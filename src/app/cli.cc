@@ -16,6 +16,8 @@ std::string CliUsage() {
          "  --config.check                validate the configuration, print every problem, exit 0 or 1\n"
          "  --web.listen-address=ADDR     [host]:port to listen on (default from config, \":23473\")\n"
          "  --web.telemetry-path=PATH     path of the metrics endpoint (default from config, \"/metrics\")\n"
+         "  --web.config.file=PATH        TLS and basic auth (Prometheus exporter-toolkit format);\n"
+         "                                re-read on SIGHUP; checked too by --config.check\n"
          "  --log.level=LEVEL             debug, info, warn or error (default \"info\")\n"
          "  --log.format=FORMAT           logfmt or json (default \"logfmt\")\n"
          "  --version                     print version and exit\n"
@@ -29,6 +31,11 @@ CliResult ParseCli(const std::vector<std::string>& args) {
       {"--config.file", [&](const std::string& v) { o.config_file = v; }},
       {"--web.listen-address", [&](const std::string& v) { o.listen_address = v; }},
       {"--web.telemetry-path", [&](const std::string& v) { o.telemetry_path = v; }},
+      {"--web.config.file",
+       [&](const std::string& v) {
+         if (v.empty()) r.errors.push_back("--web.config.file needs a path");
+         o.web_config_file = v;
+       }},
       {"--log.level",
        [&](const std::string& v) {
          if (v != "debug" && v != "info" && v != "warn" && v != "error") {

@@ -12,6 +12,7 @@ struct CliOptions {
   std::string config_file;
   std::optional<std::string> listen_address;    // overrides web.listen_address
   std::optional<std::string> telemetry_path;    // overrides web.telemetry_path
+  std::string web_config_file;                  // TLS / basic auth (exporter-toolkit format); empty: none
   std::string log_level = "info";               // debug|info|warn|error
   std::string log_format = "logfmt";            // logfmt|json
   bool config_check = false;

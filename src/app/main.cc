@@ -16,6 +16,7 @@
 #include "build_info.hh"
 #include "config/load.hh"
 #include "http/server.hh"
+#include "http/web_config.hh"
 #include "render/publisher.hh"
 
 namespace {
@@ -67,13 +68,18 @@ int Run(const app::CliOptions& opts) {
     web.listen_address = cfg.web.listen_address;
     web.telemetry_path = cfg.web.telemetry_path;
     web.max_requests = cfg.web.max_requests;
+    web.web_config_file = opts.web_config_file;
     server = std::make_unique<http::HttpServer>(std::move(web), publisher);
+  } catch (const config::ConfigError& e) {
+    for (const auto& p : e.problems()) spdlog::error("web config: {}", p);
+    spdlog::error("invalid web config, not starting file={}", opts.web_config_file);
+    return 1;
   } catch (const std::exception& e) {
     spdlog::error("cannot start HTTP server: {}", e.what());
     return 1;
   }
-  spdlog::info("listening address={} port={} telemetry_path={} version={} revision={}", cfg.web.listen_address,
-               server->port(), cfg.web.telemetry_path, PROVLEDGER_VERSION, PROVLEDGER_REVISION);
+  spdlog::info("listening address={} port={} tls={} telemetry_path={} version={} revision={}", cfg.web.listen_address,
+               server->port(), server->tls(), cfg.web.telemetry_path, PROVLEDGER_VERSION, PROVLEDGER_REVISION);
 
   const std::string listen = cfg.web.listen_address;
   const std::string path = cfg.web.telemetry_path;
@@ -91,6 +97,17 @@ int Run(const app::CliOptions& opts) {
     if (sigwait(&set, &sig) != 0) continue;
     if (sig == SIGHUP) {
       app::SdNotify("RELOADING=1");
+      if (!opts.web_config_file.empty()) {
+        try {
+          server->ReloadWebConfig();
+          spdlog::info("web config reloaded file={} tls={}", opts.web_config_file, server->tls());
+        } catch (const config::ConfigError& e) {
+          for (const auto& p : e.problems()) spdlog::error("web config: {}", p);
+          spdlog::error("new web config is invalid; the previous one stays in force");
+        } catch (const std::exception& e) {
+          spdlog::error("web config: {}: {}; the previous one stays in force", opts.web_config_file, e.what());
+        }
+      }
       spdlog::info("SIGHUP: reloading configuration file={}", config_file);
       try {
         config::Config next = config::LoadConfig(config_file, LoadOptions());
@@ -150,7 +167,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (cli.options.config_check) {
-    return config::CheckConfigFile(cli.options.config_file, std::cout, std::cerr, LoadOptions());
+    int rc = config::CheckConfigFile(cli.options.config_file, std::cout, std::cerr, LoadOptions());
+    if (!cli.options.web_config_file.empty()) {
+      rc |= http::CheckWebConfigFile(cli.options.web_config_file, std::cout, std::cerr);
+    }
+    return rc;
   }
   app::SetupLogging(cli.options.log_level, cli.options.log_format);
   return Run(cli.options);

@@ -26,9 +26,14 @@
 #include <utility>
 #include <vector>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include "http/auth.hh"
 #include "http/landing.hh"
+#include "http/tls.hh"
+#include "http/web_config.hh"
 
 namespace provledger::http {
 
@@ -48,6 +53,31 @@ std::string ErrnoText(int err) {
 }
 
 constexpr const char* kTextHtml = "text/html; charset=utf-8";
+
+// What --web.config.file gives, as one immutable snapshot: swapped whole on
+// reload; a connection keeps the one it was accepted with.
+struct WebState {
+  explicit WebState(WebConfig cfg)
+      : tls(cfg.tls ? BuildTlsContext(*cfg.tls) : nullptr),
+        auth(std::move(cfg.basic_auth_users)),
+        headers(std::move(cfg.headers)) {}
+  std::shared_ptr<ssl_ctx_st> tls;  // null: plain HTTP
+  BasicAuth auth;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+std::shared_ptr<const WebState> LoadWebState(const std::string& path) {
+  if (path.empty()) return std::make_shared<WebState>(WebConfig{});
+  return std::make_shared<WebState>(LoadWebConfig(path));
+}
+
+bool Unprotected(const Request& req) { return req.path == "/-/healthy" || req.path == "/-/ready"; }
+
+Response Unauthorized() {
+  Response r = Response::Text(401, "401 Unauthorized\n");
+  r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"provledger_exporter\", charset=\"UTF-8\"");
+  return r;
+}
 
 }  // namespace
 
@@ -74,9 +104,15 @@ class HttpServer::Impl {
 
   int port() const { return port_; }
   const HttpOptions& options() const { return options_; }
+  bool tls() const { return Web()->tls != nullptr; }
+  void ReloadWebConfig() {
+    auto next = LoadWebState(options_.web_config_file);
+    std::lock_guard lock(web_mu_);
+    web_ = std::move(next);
+  }
 
  private:
-  enum class State { kReading, kBusy, kWriting };
+  enum class State { kHandshake, kReading, kBusy, kWriting };
 
   struct Conn {
     int fd = -1;
@@ -94,22 +130,34 @@ class HttpServer::Impl {
     std::size_t out_off = 0;     // bytes of head + body sent
     bool close_after = false;
     std::uint32_t events = 0;    // current epoll interest
+    std::shared_ptr<const WebState> web;  // as of the accept
+    SSL* ssl = nullptr;
   };
 
   struct Job {
     int fd;
     std::uint64_t id;
     Request request;
-    std::size_t handler;  // index into options_.routes, or kLandingHandler
+    RouteDecision decision;
+    std::shared_ptr<const WebState> web;
+    bool verify_auth;  // run bcrypt first; 401 unless it matches
   };
   struct Done {
     int fd;
     std::uint64_t id;
     Response response;
     bool head;
-    bool keep_alive;
   };
-  static constexpr std::size_t kLandingHandler = static_cast<std::size_t>(-1);
+  std::shared_ptr<const WebState> Web() const {
+    std::lock_guard lock(web_mu_);
+    return web_;
+  }
+  // TLS-or-plain socket I/O: > 0 bytes, 0 end of stream, -1 would block
+  // (*want_write: the TLS layer waits to write), -2 error.
+  ssize_t RecvSome(Conn& c, char* buf, std::size_t n, bool* want_write);
+  ssize_t SendSome(Conn& c, const char* data, std::size_t n, bool* want_read);
+  bool Handshake(Conn& c);  // false: closed or still in progress
+  Response ResponseFor(const Job& job);
 
   void Loop();
   void AcceptAll();
@@ -126,7 +174,6 @@ class HttpServer::Impl {
   void DrainCompletions();
   void Submit(Job job);
   void WorkerMain();
-  Response RunHandler(const Job& job);
   const std::string& HttpDate();
 
   const HttpOptions options_;
@@ -143,6 +190,8 @@ class HttpServer::Impl {
   std::time_t date_second_ = 0;
   std::string date_;
   std::thread loop_;
+  mutable std::mutex web_mu_;
+  std::shared_ptr<const WebState> web_;
 
   // Handler pool: started on demand up to max_requests threads.
   std::mutex mu_;
@@ -175,6 +224,7 @@ HttpServer::Impl::Impl(HttpOptions options, const render::Publisher& publisher)
     max_connections_ = std::min<std::size_t>(max_connections_, std::max<rlim_t>(room, 1));
   }
 
+  web_ = LoadWebState(options_.web_config_file);  // throws: not started
   const ListenAddress addr = ParseListenAddress(options_.listen_address);
   listen_fd_ = socket(addr.ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) throw HttpError("cannot listen on \"" + options_.listen_address + "\": socket: " + ErrnoText(errno));
@@ -236,7 +286,10 @@ HttpServer::Impl::~Impl() {
   }
   cv_.notify_all();
   for (auto& t : workers_) t.join();
-  for (auto& [fd, c] : conns_) close(fd);
+  for (auto& [fd, c] : conns_) {
+    if (c.ssl != nullptr) SSL_free(c.ssl);
+    close(fd);
+  }
   conns_.clear();
   close(listen_fd_);
   close(epoll_fd_);
@@ -306,6 +359,18 @@ void HttpServer::Impl::AcceptAll() {
     c.id = next_id_++;
     c.waiting_since = Clock::now();
     c.deadline = c.waiting_since + options_.header_timeout;
+    c.web = Web();
+    if (c.web->tls) {
+      c.ssl = SSL_new(c.web->tls.get());
+      if (c.ssl == nullptr || SSL_set_fd(c.ssl, fd) != 1) {
+        if (c.ssl != nullptr) SSL_free(c.ssl);
+        conns_.erase(fd);
+        close(fd);
+        continue;
+      }
+      SSL_set_accept_state(c.ssl);
+      c.state = State::kHandshake;
+    }
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.fd = fd;
@@ -319,8 +384,86 @@ void HttpServer::Impl::AcceptAll() {
     // and answer it now, before accepting more. Under an accept storm (idle
     // connections reopened as fast as they are evicted) a scrape is then
     // answered before it could become the oldest connection and be evicted.
-    if (ReadFrom(c)) Pump(fd);
+    if (c.state == State::kHandshake) {
+      if (Handshake(c) && ReadFrom(c)) Pump(fd);
+    } else if (ReadFrom(c)) {
+      Pump(fd);
+    }
   }
+}
+
+bool HttpServer::Impl::Handshake(Conn& c) {
+  ERR_clear_error();
+  const int r = SSL_do_handshake(c.ssl);
+  if (r == 1) {
+    c.state = State::kReading;
+    SetInterest(c, EPOLLIN | EPOLLRDHUP);
+    return true;
+  }
+  const int err = SSL_get_error(c.ssl, r);
+  if (err == SSL_ERROR_WANT_READ) {
+    SetInterest(c, EPOLLIN | EPOLLRDHUP);
+    return false;
+  }
+  if (err == SSL_ERROR_WANT_WRITE) {
+    SetInterest(c, EPOLLOUT);
+    return false;
+  }
+  if (spdlog::should_log(spdlog::level::debug)) {
+    const unsigned long e = ERR_peek_error();
+    char buf[256] = "connection closed";
+    if (e != 0) ERR_error_string_n(e, buf, sizeof buf);
+    spdlog::debug("http: TLS handshake failed: {}", buf);
+  }
+  ERR_clear_error();
+  CloseConn(c.fd);
+  return false;
+}
+
+ssize_t HttpServer::Impl::RecvSome(Conn& c, char* buf, std::size_t n, bool* want_write) {
+  *want_write = false;
+  if (c.ssl == nullptr) {
+    for (;;) {
+      const ssize_t r = recv(c.fd, buf, n, 0);
+      if (r >= 0) return r;
+      if (errno == EINTR) continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : -2;
+    }
+  }
+  ERR_clear_error();
+  const int r = SSL_read(c.ssl, buf, static_cast<int>(std::min<std::size_t>(n, 1 << 30)));
+  if (r > 0) return r;
+  const int err = SSL_get_error(c.ssl, r);
+  if (err == SSL_ERROR_WANT_READ) return -1;
+  if (err == SSL_ERROR_WANT_WRITE) {
+    *want_write = true;
+    return -1;
+  }
+  ERR_clear_error();
+  return err == SSL_ERROR_ZERO_RETURN ? 0 : -2;
+}
+
+ssize_t HttpServer::Impl::SendSome(Conn& c, const char* data, std::size_t n, bool* want_read) {
+  *want_read = false;
+  if (c.ssl == nullptr) {
+    for (;;) {
+      const ssize_t r = send(c.fd, data, n, MSG_NOSIGNAL);
+      if (r >= 0) return r;
+      if (errno == EINTR) continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : -2;
+    }
+  }
+  ERR_clear_error();
+  const int r = SSL_write(c.ssl, data, static_cast<int>(std::min<std::size_t>(n, 1 << 30)));
+  if (r > 0) return r;
+  const int err = SSL_get_error(c.ssl, r);
+  if (err == SSL_ERROR_WANT_WRITE) return -1;
+  if (err == SSL_ERROR_WANT_READ) {
+    *want_read = true;
+    return -1;
+  }
+  ERR_clear_error();
+  return -2;
 }
 
 bool HttpServer::Impl::EvictOne() {
@@ -330,7 +473,7 @@ bool HttpServer::Impl::EvictOne() {
   bool victim_started = true;
   Clock::time_point oldest = Clock::time_point::max();
   for (const auto& [fd, c] : conns_) {
-    if (c.state != State::kReading) continue;
+    if (c.state != State::kReading && c.state != State::kHandshake) continue;
     const bool better = victim < 0 || (victim_started && !c.request_started) ||
                         (victim_started == c.request_started && c.waiting_since < oldest);
     if (better) {
@@ -355,6 +498,11 @@ void HttpServer::Impl::SetInterest(Conn& c, std::uint32_t events) {
 
 void HttpServer::Impl::CloseConn(int fd) {
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  const auto it = conns_.find(fd);
+  if (it != conns_.end() && it->second.ssl != nullptr) {
+    if (it->second.state != State::kHandshake) SSL_shutdown(it->second.ssl);  // best effort close_notify
+    SSL_free(it->second.ssl);
+  }
   close(fd);
   conns_.erase(fd);
 }
@@ -374,7 +522,10 @@ void HttpServer::Impl::OnEvent(Conn& c, std::uint32_t events) {
     CloseConn(fd);
     return;
   }
-  if (c.state == State::kReading && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0) {
+  if (c.state == State::kHandshake) {
+    if (!Handshake(c)) return;
+    if (!ReadFrom(c)) return;
+  } else if (c.state == State::kReading && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLOUT)) != 0) {
     if (!ReadFrom(c)) return;
   }
   Pump(fd);
@@ -385,7 +536,8 @@ bool HttpServer::Impl::ReadFrom(Conn& c) {
   char buf[16384];
   for (;;) {
     if (c.in.size() >= cap) break;  // the parser refuses it
-    const ssize_t n = recv(c.fd, buf, std::min(sizeof buf, cap - c.in.size()), 0);
+    bool want_write = false;
+    const ssize_t n = RecvSome(c, buf, std::min(sizeof buf, cap - c.in.size()), &want_write);
     if (n > 0) {
       if (!c.request_started) {
         c.request_started = true;
@@ -398,8 +550,10 @@ bool HttpServer::Impl::ReadFrom(Conn& c) {
       c.peer_eof = true;
       break;
     }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    if (n == -1) {
+      SetInterest(c, want_write ? EPOLLOUT : (EPOLLIN | EPOLLRDHUP));
+      break;
+    }
     CloseConn(c.fd);
     return false;
   }
@@ -450,29 +604,45 @@ bool HttpServer::Impl::ProcessOne(Conn& c) {
   const bool head = req.method == "HEAD";
   const bool close = !req.keep_alive || (c.peer_eof && c.in.empty());
   RouteDecision d = Decide(req, options_.telemetry_path, route_table_);
-  switch (d.kind) {
-    case RouteDecision::Kind::kMetrics:
-      StartResponse(c, MetricsResponse(req, publisher_.Current()), head, close);
-      return true;
-    case RouteDecision::Kind::kHealth:
-    case RouteDecision::Kind::kRespond:
-      StartResponse(c, std::move(d.response), head, close);
-      return true;
-    case RouteDecision::Kind::kLanding:
-    case RouteDecision::Kind::kHandler: {
-      c.state = State::kBusy;
-      c.close_after = close;
-      SetInterest(c, 0);
-      const std::size_t h = d.kind == RouteDecision::Kind::kLanding ? kLandingHandler : d.handler_index;
-      Submit(Job{c.fd, c.id, std::move(req), h});
-      return false;
+
+  // Basic auth: everything but the health endpoints. bcrypt never runs here.
+  bool verify = false;
+  if (c.web->auth.enabled() && !Unprotected(req)) {
+    switch (c.web->auth.Check(req.Header("authorization"))) {
+      case BasicAuth::Result::kOk:
+        break;
+      case BasicAuth::Result::kDenied:
+        StartResponse(c, Unauthorized(), head, close);
+        return true;
+      case BasicAuth::Result::kNeedsVerify:
+        verify = true;
+        break;
     }
   }
+  if (!verify) {
+    switch (d.kind) {
+      case RouteDecision::Kind::kMetrics:
+        StartResponse(c, MetricsResponse(req, publisher_.Current()), head, close);
+        return true;
+      case RouteDecision::Kind::kHealth:
+      case RouteDecision::Kind::kRespond:
+        StartResponse(c, std::move(d.response), head, close);
+        return true;
+      case RouteDecision::Kind::kLanding:
+      case RouteDecision::Kind::kHandler:
+        break;
+    }
+  }
+  c.state = State::kBusy;
+  c.close_after = close;
+  SetInterest(c, 0);
+  Submit(Job{c.fd, c.id, std::move(req), std::move(d), c.web, verify});
   return false;
 }
 
 void HttpServer::Impl::StartResponse(Conn& c, Response response, bool head, bool close) {
   const bool close_after = close || response.close;
+  for (const auto& h : c.web->headers) response.headers.push_back(h);
   c.out_head = SerializeHead(response, HttpDate(), close_after);
   c.out = std::move(response);
   c.out_head_only = head;
@@ -486,26 +656,42 @@ bool HttpServer::Impl::WriteSome(Conn& c) {
   const std::string_view body = c.out_head_only ? std::string_view() : c.out.Body();
   const std::size_t total = c.out_head.size() + body.size();
   while (c.out_off < total) {
-    iovec iov[2];
-    int cnt = 0;
-    if (c.out_off < c.out_head.size()) {
-      iov[cnt++] = iovec{const_cast<char*>(c.out_head.data()) + c.out_off, c.out_head.size() - c.out_off};
-      if (!body.empty()) iov[cnt++] = iovec{const_cast<char*>(body.data()), body.size()};
+    ssize_t n = 0;
+    bool want_read = false;
+    if (c.ssl == nullptr) {
+      iovec iov[2];
+      int cnt = 0;
+      if (c.out_off < c.out_head.size()) {
+        iov[cnt++] = iovec{const_cast<char*>(c.out_head.data()) + c.out_off, c.out_head.size() - c.out_off};
+        if (!body.empty()) iov[cnt++] = iovec{const_cast<char*>(body.data()), body.size()};
+      } else {
+        const std::size_t boff = c.out_off - c.out_head.size();
+        iov[cnt++] = iovec{const_cast<char*>(body.data()) + boff, body.size() - boff};
+      }
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = static_cast<std::size_t>(cnt);
+      n = sendmsg(c.fd, &msg, MSG_NOSIGNAL);
+      if (n < 0) n = errno == EINTR ? 0 : (errno == EAGAIN || errno == EWOULDBLOCK) ? -1 : -2;
+    } else if (c.out_off < c.out_head.size()) {
+      // One TLS record for a small response: head and body together.
+      if (c.out_off == 0 && !body.empty() && body.size() <= 16384) {
+        c.out_head.append(body);
+        c.out_head_only = true;
+        return WriteSome(c);
+      }
+      n = SendSome(c, c.out_head.data() + c.out_off, c.out_head.size() - c.out_off, &want_read);
     } else {
       const std::size_t boff = c.out_off - c.out_head.size();
-      iov[cnt++] = iovec{const_cast<char*>(body.data()) + boff, body.size() - boff};
+      n = SendSome(c, body.data() + boff, body.size() - boff, &want_read);
     }
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = static_cast<std::size_t>(cnt);
-    const ssize_t n = sendmsg(c.fd, &msg, MSG_NOSIGNAL);
     if (n > 0) {
       c.out_off += static_cast<std::size_t>(n);
       continue;
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      SetInterest(c, EPOLLOUT);
+    if (n == 0) continue;
+    if (n == -1) {
+      SetInterest(c, want_read ? EPOLLIN : EPOLLOUT);
       return false;
     }
     CloseConn(c.fd);
@@ -537,15 +723,27 @@ void HttpServer::Impl::Submit(Job job) {
   cv_.notify_one();
 }
 
-Response HttpServer::Impl::RunHandler(const Job& job) {
+Response HttpServer::Impl::ResponseFor(const Job& job) {
   try {
-    if (job.handler == kLandingHandler) {
-      const auto published = publisher_.Current();
-      Response r = Response::Text(200, RenderLandingPage(*published, publisher_.build(), options_.telemetry_path));
-      r.content_type = kTextHtml;
-      return r;
+    if (job.verify_auth) {
+      const auto header = job.request.Header("authorization");
+      if (!header || !job.web->auth.Verify(*header)) return Unauthorized();
     }
-    return options_.routes[job.handler].handler(job.request);
+    switch (job.decision.kind) {
+      case RouteDecision::Kind::kMetrics:
+        return MetricsResponse(job.request, publisher_.Current());
+      case RouteDecision::Kind::kHealth:
+      case RouteDecision::Kind::kRespond:
+        return job.decision.response;
+      case RouteDecision::Kind::kLanding: {
+        const auto published = publisher_.Current();
+        Response r = Response::Text(200, RenderLandingPage(*published, publisher_.build(), options_.telemetry_path));
+        r.content_type = kTextHtml;
+        return r;
+      }
+      case RouteDecision::Kind::kHandler:
+        return options_.routes[job.decision.handler_index].handler(job.request);
+    }
   } catch (const std::exception& e) {
     spdlog::error("http: request failed path={} error={}", job.request.path, e.what());
   } catch (...) {
@@ -564,7 +762,7 @@ void HttpServer::Impl::WorkerMain() {
     Job job = std::move(jobs_.front());
     jobs_.pop_front();
     lock.unlock();
-    Done done{job.fd, job.id, RunHandler(job), job.request.method == "HEAD", job.request.keep_alive};
+    Done done{job.fd, job.id, ResponseFor(job), job.request.method == "HEAD"};
     lock.lock();
     done_.push_back(std::move(done));
     const std::uint64_t one = 1;
@@ -595,6 +793,8 @@ HttpServer::HttpServer(HttpOptions options, const render::Publisher& publisher)
 HttpServer::~HttpServer() = default;
 
 int HttpServer::port() const { return impl_->port(); }
+bool HttpServer::tls() const { return impl_->tls(); }
+void HttpServer::ReloadWebConfig() { impl_->ReloadWebConfig(); }
 const HttpOptions& HttpServer::options() const { return impl_->options(); }
 
 }  // namespace provledger::http

@@ -78,6 +78,11 @@ struct HttpOptions {
   std::chrono::milliseconds idle_timeout{30000};
   std::chrono::milliseconds write_timeout{30000};
   RequestLimits limits;
+  // --web.config.file (exporter-toolkit format, http/web_config.hh): TLS,
+  // basic auth, extra response headers. Empty: plain HTTP, no auth. Read at
+  // construction and again by ReloadWebConfig() (SIGHUP), never per
+  // connection.
+  std::string web_config_file;
 };
 
 // "[HOST]:PORT" parsed. ":23473" -> IPv4 any, "localhost:80" -> 127.0.0.1,
@@ -104,6 +109,13 @@ class HttpServer {
 
   // The bound TCP port (the real one when the address asked for port 0).
   int port() const;
+  bool tls() const;
+
+  // Re-reads options().web_config_file and builds its TLS context. On success
+  // new connections use it (open ones keep theirs) and the basic-auth cache
+  // starts empty; on failure throws (config::ConfigError with positioned
+  // problems, or TlsError) and the previous one stays in force. Thread-safe.
+  void ReloadWebConfig();
   const HttpOptions& options() const;
 
   class Impl;
