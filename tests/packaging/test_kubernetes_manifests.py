@@ -91,14 +91,14 @@ def main():
 
     # 2. Kustomizations resolve.
     resolved = {}
-    for name in ["base", "monitoring", "variants/plain-sidecar", "."]:
+    for name in ["base", "monitoring", "variants/plain-sidecar", "variants/tls", "."]:
         try:
             resolved[name] = t.kustomize(os.path.join(kdir, name))
             t.check(True, f"kustomization {name} resolves "
                           f"({', '.join(d['kind'] for d in resolved[name])})")
         except t.KustomizeError as e:
             t.check(False, f"kustomization {name} resolves", str(e))
-    if set(resolved) != {"base", "monitoring", "variants/plain-sidecar", "."}:
+    if set(resolved) != {"base", "monitoring", "variants/plain-sidecar", "variants/tls", "."}:
         t.fatal("all kustomizations resolve")
     base = resolved["base"]
 
@@ -281,6 +281,50 @@ def main():
         r = t.run([sys.executable, gen, "--check", "--rules", drifted])
         t.check(r.returncode == 1 and "drift_probe" in r.stdout,
                 "gen-prometheusrule --check reports a changed rule file")
+
+    # 7b. TLS variant: the exporter reads a web config from the TLS Secret,
+    # probes speak HTTPS, the PodMonitor scrapes https with the CA and basic
+    # auth from the scrape Secret, and that password matches the bcrypt hash.
+    tls = resolved["variants/tls"]
+    tdep = one(tls, "Deployment")
+    tpod = tdep["spec"]["template"]["spec"]
+    tex = [c for c in tpod.get("initContainers", []) if c["name"] == EXPORTER][0]
+    web_args = [a.split("=", 1)[1] for a in tex.get("args", []) if a.startswith("--web.config.file=")]
+    secrets = {d["metadata"]["name"]: d for d in by_kind(tls, "Secret")}
+    web_cfg = None
+    if t.check(len(web_args) == 1, "TLS variant passes --web.config.file", str(tex.get("args"))):
+        m, v = mount_for(tex, tpod.get("volumes", []), web_args[0])
+        sec_name = (v or {}).get("secret", {}).get("secretName")
+        key = os.path.relpath(web_args[0], m["mountPath"]) if m else None
+        t.check(sec_name in secrets and key in secrets[sec_name].get("stringData", {}),
+                "the web config file comes from a Secret key", f"{sec_name} {key}")
+        if sec_name in secrets and key in secrets[sec_name].get("stringData", {}):
+            sdata = secrets[sec_name]["stringData"]
+            web_cfg = yaml.safe_load(sdata[key])
+            tsc = web_cfg.get("tls_server_config", {})
+            t.check(tsc.get("cert_file") in sdata and tsc.get("key_file") in sdata,
+                    "cert_file and key_file are keys of the same Secret (relative to the web config)", str(tsc))
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        t.check(tex.get(probe, {}).get("httpGet", {}).get("scheme") == "HTTPS", f"TLS variant {probe} uses HTTPS")
+    tpm = one([d for d in tls if d.get("kind") == "PodMonitor"], "PodMonitor")
+    tep = tpm["spec"]["podMetricsEndpoints"][0]
+    t.check(tep.get("scheme") == "https", "TLS variant PodMonitor scheme is https")
+    ca_ref = tep.get("tlsConfig", {}).get("ca", {}).get("secret", {})
+    t.check(ca_ref.get("name") in secrets and ca_ref.get("key") in secrets[ca_ref["name"]].get("stringData", {}),
+            "PodMonitor tlsConfig.ca refers to an existing Secret key", str(ca_ref))
+    ba = tep.get("basicAuth", {})
+    refs_ok = all(ba.get(k, {}).get("name") in secrets and
+                  ba[k].get("key") in secrets[ba[k]["name"]].get("stringData", {}) for k in ("username", "password"))
+    if t.check(refs_ok, "PodMonitor basicAuth refers to existing Secret keys", str(ba)) and web_cfg:
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt
+        user = secrets[ba["username"]["name"]]["stringData"][ba["username"]["key"]]
+        password = secrets[ba["password"]["name"]]["stringData"][ba["password"]["key"]]
+        hashed = web_cfg.get("basic_auth_users", {}).get(user, "")
+        t.check(bool(hashed) and crypt.crypt(password, hashed) == hashed,
+                "the scrape Secret's password matches the web config's bcrypt hash for its user", user)
 
     # 8. The top-level kustomization is base + monitoring.
     top = sorted((d["kind"], d["metadata"]["name"]) for d in resolved["."])

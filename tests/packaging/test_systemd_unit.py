@@ -115,6 +115,10 @@ def main():
     for a in sorted(set(file_args + default_args)):
         flag = a.split("=", 1)[0]
         t.check(flag in help_text, f"ARGS flag {flag} appears in `provledger_exporter --help`")
+    documented = re.findall(r'^# (--[a-z.-]+)', env_text, re.M)
+    t.check("--web.config.file" in documented, "provledger_exporter.default documents --web.config.file (TLS)")
+    for flag in sorted(set(documented)):
+        t.check(flag in help_text, f"documented flag {flag} appears in `provledger_exporter --help`")
     cfg_flags = [a for a in file_args if a.startswith("--config.file=")]
     t.check(cfg_flags == [a for a in default_args if a.startswith("--config.file=")] and cfg_flags,
             "env file and unit default name the same --config.file")
