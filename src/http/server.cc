@@ -30,6 +30,7 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include "config/listen_address.hh"
 #include "http/auth.hh"
 #include "http/landing.hh"
 #include "http/tls.hh"
