@@ -29,6 +29,7 @@
 #include "config/listen_address.hh"
 #include "config/load.hh"
 #include "config/yaml_document.hh"
+#include "config/yaml_walk.hh"
 
 namespace provledger::config {
 namespace {
@@ -78,83 +79,6 @@ constexpr std::int64_t kMinPollIntervalMs = 100;
 constexpr std::int64_t kMinWindowMs = 60 * 1000;
 constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
 
-// ---- positions and problems ----
-
-struct Pos {
-  int line = 0;  // 1-based; 0 = no position
-  int col = 0;
-};
-
-Pos PosOf(const YAML::Mark& m) {
-  if (m.line < 0 || m.column < 0) return {};
-  return {m.line + 1, m.column + 1};
-}
-
-struct Problem {
-  Pos pos;
-  std::string text;
-};
-
-std::string Join(const std::string& path, std::string_view key) {
-  if (path.empty()) return std::string(key);
-  return path + "." + std::string(key);
-}
-
-std::string Quote(std::string_view s) {
-  constexpr std::size_t kMax = 60;
-  std::string out = "\"";
-  for (char c : s.substr(0, kMax)) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  if (s.size() > kMax) out += "...";
-  out += '"';
-  return out;
-}
-
-bool IsQuoted(const YAML::Node& n) { return n.Tag() == "!"; }
-
-// "a list", "a mapping", "null", "\"abc\"", "a quoted string \"5\"".
-std::string Describe(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Null:
-      return "null (no value)";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Scalar:
-      return IsQuoted(n) ? "a quoted string " + Quote(n.Scalar()) : Quote(n.Scalar());
-    case YAML::NodeType::Undefined:
-      break;
-  }
-  return "nothing";
-}
-
-// Optimal string alignment distance (Levenshtein plus adjacent transposition).
-std::size_t EditDistance(std::string_view a, std::string_view b) {
-  const std::size_t n = a.size(), m = b.size();
-  std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
-  for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
-  for (std::size_t i = 1; i <= n; ++i) {
-    for (std::size_t j = 1; j <= m; ++j) {
-      std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[n][m];
-}
-
 bool IsSourceName(std::string_view s) {
   if (s.empty()) return false;
   auto head = [](char c) {
@@ -183,71 +107,19 @@ bool IsBlank(std::string_view s) {
 
 // ---- the document walk ----
 
-struct Entry {
-  std::string key;
-  YAML::Node value;
-  Pos key_pos;
-  Pos value_pos;  // key_pos when the value is null (yaml-cpp marks the next token)
-};
-
-struct Mapping {
-  bool ok = false;  // the node was a mapping
-  Pos pos;
-  std::string path;
-  std::vector<Entry> entries;  // known keys, first occurrence, in file order
-
-  const Entry* Find(std::string_view key) const {
-    for (const Entry& e : entries) {
-      if (e.key == key) return &e;
-    }
-    return nullptr;
-  }
-};
-
 struct NameUse {
   std::string name;
   Pos pos;
   std::string path;
 };
 
-class Loader {
+class Loader : public YamlWalker {
  public:
-  Loader(std::string file, LoadOptions options) : file_(std::move(file)), options_(options) {}
+  Loader(std::string file, LoadOptions options) : YamlWalker(std::move(file)), options_(options) {}
 
   Config Run(const std::string& text);
-  // Problems as "FILE:LINE:COLUMN: message", sorted by position.
-  std::vector<std::string> Formatted() const;
 
  private:
-  void Report(Pos pos, std::string message) { problems_.push_back({pos, std::move(message)}); }
-
-  Pos ValuePos(const YAML::Node& value, Pos fallback) const {
-    if (!value.IsDefined() || value.IsNull()) return fallback;
-    Pos p = PosOf(value.Mark());
-    return p.line == 0 ? fallback : p;
-  }
-
-  // Checks that `node` is a mapping whose keys all come from `known`; unknown,
-  // duplicate and non-string keys are reported. `where` is used when the node
-  // itself has no usable position (null value).
-  Mapping ReadMapping(const YAML::Node& node, Pos where, const std::string& path,
-                      std::span<const std::string_view> known);
-  Mapping ReadSubMapping(const Mapping& parent, std::string_view key,
-                         std::span<const std::string_view> known);
-
-  void Missing(const Mapping& m, std::string_view key) {
-    Report(m.pos, (m.path.empty() ? std::string("top level") : m.path) +
-                      ": missing required key \"" + std::string(key) + "\"");
-  }
-
-  // Getters: false when the key is absent or its value was reported as bad.
-  bool GetString(const Mapping& m, std::string_view key, std::string& out, bool required);
-  bool GetInt(const Mapping& m, std::string_view key, std::int64_t& out, std::int64_t min,
-              std::int64_t max);
-  bool GetDuration(const Mapping& m, std::string_view key, std::int64_t& out_ms,
-                   std::int64_t min_ms, std::int64_t max_ms);
-  bool GetBool(const Mapping& m, std::string_view key, bool& out);
-  void GetRegexList(const Mapping& m, std::string_view key, std::vector<std::string>& out);
   void GetBuckets(const Mapping& m, std::string_view key, std::vector<double>& out);
   bool GetNumber(const Mapping& m, std::string_view key, double& out, double min, double max);
   void GetSteps(const Mapping& m, std::string_view key, std::vector<double>& out);
@@ -267,204 +139,9 @@ class Loader {
   bool GetPointerList(const YAML::Node& node, Pos pos, const std::string& path, std::vector<std::string>& out);
   void CheckUniqueNames();
 
-  std::string file_;
   LoadOptions options_;
-  std::vector<Problem> problems_;
   std::vector<NameUse> names_;  // every source name, in file order
 };
-
-Mapping Loader::ReadMapping(const YAML::Node& node, Pos where, const std::string& path,
-                            std::span<const std::string_view> known) {
-  Mapping m;
-  m.path = path;
-  m.pos = ValuePos(node, where);
-  if (!node.IsMap()) {
-    Report(m.pos, (path.empty() ? std::string("top level") : path) +
-                      ": expected a mapping, got " + Describe(node));
-    return m;
-  }
-  m.ok = true;
-  std::vector<Entry> seen;
-  for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node key = it->first;
-    Pos key_pos = ValuePos(key, m.pos);
-    if (!key.IsScalar()) {
-      Report(key_pos, (path.empty() ? std::string("top level") : path) +
-                          ": mapping keys must be plain strings, got " + Describe(key));
-      continue;
-    }
-    std::string name = key.Scalar();
-    auto first = std::find_if(seen.begin(), seen.end(),
-                              [&](const Entry& e) { return e.key == name; });
-    if (first != seen.end()) {
-      Report(key_pos, "duplicate key " + Quote(Join(path, name)) + " (first set at line " +
-                          std::to_string(first->key_pos.line) + ", column " +
-                          std::to_string(first->key_pos.col) + ")");
-      continue;
-    }
-    Entry e{name, it->second, key_pos, ValuePos(it->second, key_pos)};
-    seen.push_back(e);
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      std::string msg = "unknown key " + Quote(name) +
-                        (path.empty() ? std::string(" at top level") : " in " + path);
-      std::string_view best;
-      std::size_t best_distance = 3;
-      for (std::string_view k : known) {
-        std::size_t d = EditDistance(name, k);
-        if (d < best_distance) {
-          best_distance = d;
-          best = k;
-        }
-      }
-      if (!best.empty()) msg += "; did you mean \"" + std::string(best) + "\"?";
-      // yaml-cpp 0.7 has no merge keys; say so instead of a bare "unknown key".
-      if (name == "<<") msg += "; YAML merge keys are not supported, repeat the keys instead";
-      Report(key_pos, std::move(msg));
-      continue;
-    }
-    m.entries.push_back(std::move(e));
-  }
-  return m;
-}
-
-Mapping Loader::ReadSubMapping(const Mapping& parent, std::string_view key,
-                               std::span<const std::string_view> known) {
-  const Entry* e = parent.Find(key);
-  if (e == nullptr) return Mapping{};
-  return ReadMapping(e->value, e->key_pos, Join(parent.path, key), known);
-}
-
-bool Loader::GetString(const Mapping& m, std::string_view key, std::string& out, bool required) {
-  const Entry* e = m.Find(key);
-  if (e == nullptr) {
-    if (required && m.ok) Missing(m, key);
-    return false;
-  }
-  if (!e->value.IsScalar()) {
-    Report(e->value_pos, Join(m.path, key) + ": expected a string, got " + Describe(e->value));
-    return false;
-  }
-  out = e->value.Scalar();
-  return true;
-}
-
-bool Loader::GetInt(const Mapping& m, std::string_view key, std::int64_t& out, std::int64_t min,
-                    std::int64_t max) {
-  const Entry* e = m.Find(key);
-  if (e == nullptr) return false;
-  const std::string path = Join(m.path, key);
-  if (!e->value.IsScalar() || IsQuoted(e->value)) {
-    Report(e->value_pos, path + ": expected an integer, got " + Describe(e->value));
-    return false;
-  }
-  const std::string& s = e->value.Scalar();
-  std::int64_t v = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec == std::errc::result_out_of_range) {
-    Report(e->value_pos, path + ": integer out of range: " + s);
-    return false;
-  }
-  if (ec != std::errc() || ptr != s.data() + s.size()) {
-    Report(e->value_pos, path + ": expected an integer, got " + Describe(e->value));
-    return false;
-  }
-  if (v < min || v > max) {
-    std::string range = max == kInt64Max ? "must be at least " + std::to_string(min)
-                                         : "must be between " + std::to_string(min) + " and " +
-                                               std::to_string(max);
-    Report(e->value_pos, path + ": " + range + ", got " + s);
-    return false;
-  }
-  out = v;
-  return true;
-}
-
-bool Loader::GetDuration(const Mapping& m, std::string_view key, std::int64_t& out_ms,
-                         std::int64_t min_ms, std::int64_t max_ms) {
-  const Entry* e = m.Find(key);
-  if (e == nullptr) return false;
-  const std::string path = Join(m.path, key);
-  if (!e->value.IsScalar()) {
-    Report(e->value_pos, path + ": expected a duration such as \"15s\", got " + Describe(e->value));
-    return false;
-  }
-  const std::string& s = e->value.Scalar();
-  bool numeric = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+';
-  }) && std::any_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (numeric) {
-    Report(e->value_pos, path + ": duration needs a unit, e.g. \"" + s +
-                             "s\" (units: ms, s, m, h, d)");
-    return false;
-  }
-  std::optional<std::int64_t> ms = ParseDurationMs(s);
-  if (!ms) {
-    Report(e->value_pos, path + ": invalid duration " + Quote(s) +
-                             "; write e.g. 500ms, 15s, 2m, 1h30m (units ms, s, m, h, d, largest "
-                             "first, no spaces)");
-    return false;
-  }
-  if (*ms < min_ms) {
-    Report(e->value_pos, path + ": must be " +
-                             (min_ms == 1 ? std::string("greater than 0")
-                                          : "at least " + FormatDurationMs(min_ms)) +
-                             ", got " + s);
-    return false;
-  }
-  if (*ms > max_ms) {
-    Report(e->value_pos, path + ": must be at most " + FormatDurationMs(max_ms) + ", got " + s);
-    return false;
-  }
-  out_ms = *ms;
-  return true;
-}
-
-bool Loader::GetBool(const Mapping& m, std::string_view key, bool& out) {
-  const Entry* e = m.Find(key);
-  if (e == nullptr) return false;
-  if (e->value.IsScalar() && !IsQuoted(e->value)) {
-    const std::string& s = e->value.Scalar();
-    if (s == "true" || s == "True" || s == "TRUE") {
-      out = true;
-      return true;
-    }
-    if (s == "false" || s == "False" || s == "FALSE") {
-      out = false;
-      return true;
-    }
-  }
-  Report(e->value_pos, Join(m.path, key) + ": expected true or false, got " + Describe(e->value));
-  return false;
-}
-
-void Loader::GetRegexList(const Mapping& m, std::string_view key, std::vector<std::string>& out) {
-  const Entry* e = m.Find(key);
-  if (e == nullptr) return;
-  const std::string path = Join(m.path, key);
-  if (!e->value.IsSequence()) {
-    Report(e->value_pos,
-           path + ": expected a list of regular expressions, got " + Describe(e->value));
-    return;
-  }
-  std::vector<std::string> patterns;
-  std::size_t i = 0;
-  for (auto it = e->value.begin(); it != e->value.end(); ++it, ++i) {
-    const YAML::Node& item = *it;
-    const std::string item_path = path + "[" + std::to_string(i) + "]";
-    Pos pos = ValuePos(item, e->value_pos);
-    if (!item.IsScalar()) {
-      Report(pos, item_path + ": expected a regular expression string, got " + Describe(item));
-      continue;
-    }
-    const std::string why = compute::TenantPatternError(item.Scalar());
-    if (why.empty()) {
-      patterns.push_back(item.Scalar());
-    } else {
-      Report(pos, item_path + ": " + why + ": " + Quote(item.Scalar()));
-    }
-  }
-  out = std::move(patterns);
-}
 
 void Loader::GetBuckets(const Mapping& m, std::string_view key, std::vector<double>& out) {
   const Entry* e = m.Find(key);
@@ -980,7 +657,7 @@ void Loader::CheckUniqueNames() {
 
 Config Loader::Run(const std::string& text) {
   Config cfg;
-  cfg.path = file_;
+  cfg.path = file();
   YamlDocument doc = LoadSingleYamlDocument(text, kMaxConfigBytes);
   if (!doc.ok) {
     Report({doc.line, doc.column}, doc.message);
@@ -1008,24 +685,6 @@ Config Loader::Run(const std::string& text) {
   LoadEvidence(root, cfg.evidence);
   CheckUniqueNames();
   return cfg;
-}
-
-std::vector<std::string> Loader::Formatted() const {
-  std::vector<Problem> sorted = problems_;
-  std::stable_sort(sorted.begin(), sorted.end(), [](const Problem& a, const Problem& b) {
-    return std::pair(a.pos.line, a.pos.col) < std::pair(b.pos.line, b.pos.col);
-  });
-  std::vector<std::string> out;
-  out.reserve(sorted.size());
-  for (const Problem& p : sorted) {
-    if (p.pos.line == 0) {
-      out.push_back(file_ + ": " + p.text);
-    } else {
-      out.push_back(file_ + ":" + std::to_string(p.pos.line) + ":" + std::to_string(p.pos.col) +
-                    ": " + p.text);
-    }
-  }
-  return out;
 }
 
 std::string JoinLines(const std::vector<std::string>& lines) {

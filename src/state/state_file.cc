@@ -1,5 +1,7 @@
 #include "state/state_file.hh"
 
+#include "state/atomic_file.hh"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -200,44 +202,7 @@ std::string PlausibilityProblem(const PersistentState& st, Micros now) {
 }
 
 void WriteStateFile(const std::string& path, const PersistentState& st) {
-  const std::string data = EncodeState(st);
-  // mkstemp opens with O_CREAT|O_EXCL: it never follows a symlink planted at
-  // the temp name, nor writes into a file that exists.
-  std::string tmp = path + ".tmp.XXXXXX";
-  const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) Fail("cannot create a temp file for", path);
-  auto give_up = [&](const char* what) {
-    const int saved = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    errno = saved;
-    Fail(what, tmp);
-  };
-  if (::fchmod(fd, 0600) != 0) give_up("cannot chmod");
-  std::size_t off = 0;
-  while (off < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      give_up("cannot write");
-    }
-    off += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) give_up("cannot fsync");
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int saved = errno;
-    ::unlink(tmp.c_str());
-    errno = saved;
-    Fail("cannot rename to", path);
-  }
-  const auto slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);   // best effort: the rename is durable once the directory is
-    ::close(dfd);
-  }
+  WriteFileAtomic(path, EncodeState(st), 0600);
 }
 
 std::optional<PersistentState> ReadStateFile(const std::string& path, Micros now) {
