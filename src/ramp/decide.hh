@@ -1,0 +1,135 @@
+// The ramp controller's decisions: pure (no I/O, no clock; `now` is in the
+// Observation). One call per (tenant, feature) per run. docs/ramp.md,
+// "Decision rules", is the prose of this file.
+//
+// Order of the rules for one (tenant, feature) at percent P:
+//  1. global freeze (file or flag)            -> freeze, no change
+//  2. rollback enabled, a rollback alert fires for the tenant, P > 0, and the
+//     last change was not a rollback less than one soak ago
+//                                              -> rollback one step (to the
+//                                                 largest step below P, else 0)
+//  3. a freeze alert fires for the tenant      -> freeze, no change
+//     (an alert without a `tenant` label applies to every tenant)
+//  4. alerts unreadable, data stale, a query failed / empty / NaN, or a check
+//     outside its threshold                   -> hold, no change
+//  5. every check green: green since the first run of an unbroken green
+//     streak (a run gap longer than max_gap breaks it); when green since
+//     max(step start, streak start) for at least the soak and P is below the
+//     last step                               -> advance one step (to the
+//                                                 smallest step above P)
+//     otherwise                               -> soak, no change
+// So a step is never taken before a full soak of observed green at the current
+// step, and never more than one step per soak.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "ramp/plan.hh"
+
+namespace provledger::ramp {
+
+using Labels = std::map<std::string, std::string>;
+
+struct Sample {
+  Labels labels;
+  double value = 0;
+};
+
+// One PromQL instant query's answer (vector or scalar; a scalar is one sample
+// without labels).
+struct QueryResult {
+  bool ok = false;
+  std::string error;            // when !ok
+  std::vector<Sample> samples;
+};
+
+struct Alert {
+  Labels labels;                // alertname, severity, tenant, ...
+  std::string state;            // "firing" | "pending"
+  bool silenced = false;        // by Alertmanager (when configured)
+};
+
+// Everything one run read, at one instant.
+struct Observation {
+  std::int64_t now_ms = 0;
+  bool global_freeze = false;
+  std::string global_freeze_reason;
+  // Set when the data cannot be trusted (freshness query failed, empty, or
+  // older than max_age): nothing is green.
+  std::optional<std::string> stale;
+  std::map<std::string, QueryResult> results;   // by query text
+  bool alerts_ok = false;
+  std::string alerts_error;
+  std::vector<Alert> alerts;
+};
+
+enum class Kind { kAdvance, kRollback, kHold, kFreeze, kSoak };
+const char* KindName(Kind k);
+std::optional<Kind> KindFromName(const std::string& s);
+bool IsGreen(Kind k);   // soak and advance
+
+// What the journal remembers of a (tenant, feature) between runs.
+struct PairState {
+  double pct = 0;
+  std::int64_t step_started_ms = 0;       // last change, or first seen at pct
+  Kind status = Kind::kHold;              // the last decision
+  std::optional<std::int64_t> green_since_ms;  // set while green
+  bool last_change_rollback = false;
+};
+
+struct CheckValue {
+  std::string name;
+  std::optional<double> value;            // the deciding (worst) value
+  bool green = false;
+  std::string why;                        // empty when green
+};
+
+struct Decision {
+  std::string tenant, feature;
+  Kind kind = Kind::kHold;
+  double from = 0, to = 0;
+  std::vector<CheckValue> checks;
+  std::vector<std::string> alerts;        // "Name{severity=...,tenant=...}" that froze / rolled back
+  std::string reason;                     // one line, human
+  PairState next;                         // state after this run
+  bool record = false;                    // worth a journal line (change, or status/streak changed)
+  bool changed() const { return to != from; }
+};
+
+// Compiled allow/deny of one feature.
+class TenantFilter {
+ public:
+  explicit TenantFilter(const Feature& f);
+  bool Selected(const std::string& tenant) const;
+
+ private:
+  std::vector<std::regex> allow_, deny_;
+};
+
+// Evaluate one check for one tenant (stale data makes it not green).
+CheckValue EvaluateCheck(const Check& check, const std::string& tenant, const Observation& obs);
+
+// Alerts in `obs` that match `rule` for `tenant` (firing, not silenced).
+std::vector<std::string> MatchingAlerts(const AlertRule& rule, const std::string& tenant,
+                                        const Observation& obs);
+
+// The next step above / below `pct` on `steps` (nullopt at the top; 0 below the first).
+std::optional<double> NextStep(const std::vector<double>& steps, double pct);
+double PreviousStep(const std::vector<double>& steps, double pct);
+
+// `prev`: the journal's state for this pair (nullopt: never seen). `last_run_ms`:
+// the previous run's time from the journal (nullopt: none). A `prev` whose pct
+// differs from `pct` (changed by someone else) is treated as new at `pct`.
+Decision Decide(const Feature& feature, const std::string& tenant, double pct,
+                const std::optional<PairState>& prev, std::optional<std::int64_t> last_run_ms,
+                std::int64_t max_gap_ms, const Observation& obs);
+
+// "12.5", "50": the shortest text that reads back as the same percent.
+std::string FormatPct(double pct);
+
+}  // namespace provledger::ramp
