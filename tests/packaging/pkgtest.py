@@ -344,7 +344,10 @@ def image_name(ref):
 
 
 def _pod_containers(doc):
-    spec = doc.get("spec", {}).get("template", {}).get("spec", {})
+    spec = doc.get("spec", {})
+    if doc.get("kind") == "CronJob":
+        spec = spec.get("jobTemplate", {}).get("spec", {})
+    spec = spec.get("template", {}).get("spec", {})
     return spec.get("initContainers", []) + spec.get("containers", [])
 
 

@@ -5,6 +5,9 @@ LiveEnv starts, in a temp dir and on loopback only, and stops by pid what it sta
   (ledger_eu: eu-west, ledger_us: us-east) and a trace store;
 - tools/provledger_sim init + run, steered through a control file
   (rate=, divergence_rate=, missing_rate=, ...; re-read by the simulator every second);
+  the simulator's random ramp stepper writes flags.spec, unless `flags_spec` (a text) is
+  given: then that file is written once and whoever the test starts (the ramp controller)
+  owns it;
 - the built provledger_exporter with a fast config: poll 1s, coverage window 1m (the
   minimum), grace 12s >= the simulator's 3s receipt flush delay + the ledgers' 3s
   out_of_order, with room for a loaded CI machine committing late.
@@ -60,7 +63,7 @@ def parse_exposition(text):
 
 
 class LiveEnv:
-    def __init__(self, prefix, control=None):
+    def __init__(self, prefix, control=None, flags_spec=None):
         self.work = t.temp_workdir(prefix)
         os.chmod(self.work, 0o755)  # the postgres OS user must reach work/pg
         self.pgtmp = os.path.join(t.REPO, "tests", "support", "pgtmp")
@@ -72,6 +75,8 @@ class LiveEnv:
         if control:
             self.control.update(control)
         self.exporter_port = None
+        self.flags_spec = flags_spec
+        self.flags_path = os.path.join(self.work, "flags.spec")
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self):
@@ -109,13 +114,19 @@ class LiveEnv:
         t.run([sim, "init", "--ledger-dsn", self._dsn("ledger_eu"), "--ledger-dsn", self._dsn("ledger_us"),
                "--traces-dsn", self._dsn("traces")])
         self.write_control()
-        flags = os.path.join(self.work, "flags.spec")
+        flags = self.flags_path
+        if self.flags_spec is not None:
+            with open(flags, "w") as f:
+                f.write(self.flags_spec)
+            ramp_args = []
+        else:
+            ramp_args = ["--flags-file", flags, "--ramp-interval", "5s"]
         self.sim = t.Proc("simulator", [
             sim, "run", "--ledger", f"eu-west={self._dsn('ledger_eu')}",
             "--ledger", f"us-east={self._dsn('ledger_us')}", "--traces-dsn", self._dsn("traces"),
             "--rate", self.control["rate"], "--tenants", str(SIM_TENANTS), "--seed", "7",
-            "--divergence-rate", "0", "--missing-rate", "0",
-            "--flags-file", flags, "--ramp-interval", "5s", "--control-file", self.control_path],
+            "--divergence-rate", "0", "--missing-rate", "0"] + ramp_args + [
+            "--control-file", self.control_path],
             os.path.join(self.work, "sim.log"))
         self.procs.append(self.sim)
 

@@ -52,6 +52,20 @@ struct Control {
   bool anchor_pause = false;
   bool notary_pause = false;
   bool ramp_pause = false;
+  // Comma-separated tenant names that divergence_rate applies to; empty = every tenant.
+  std::string divergence_tenants;
+
+  bool DivergesFor(const std::string& tenant) const {
+    if (divergence_tenants.empty()) return true;
+    std::size_t start = 0;
+    while (start <= divergence_tenants.size()) {
+      std::size_t comma = divergence_tenants.find(',', start);
+      if (comma == std::string::npos) comma = divergence_tenants.size();
+      if (divergence_tenants.compare(start, comma - start, tenant) == 0) return true;
+      start = comma + 1;
+    }
+    return false;
+  }
 
   bool operator==(const Control&) const = default;
   std::string Describe() const {
@@ -59,6 +73,7 @@ struct Control {
     s << "rate=" << rate << " divergence_rate=" << divergence << " missing_rate=" << missing
       << " latency_scale=" << latency_scale << " anchor_pause=" << anchor_pause
       << " notary_pause=" << notary_pause << " ramp_pause=" << ramp_pause;
+    if (!divergence_tenants.empty()) s << " divergence_tenants=" << divergence_tenants;
     return s.str();
   }
 };
@@ -129,6 +144,8 @@ Control ReadControl(const std::string& path, const Control& defaults, std::set<s
         ok = ParseBool(val, &c.notary_pause);
       } else if (key == "ramp_pause") {
         ok = ParseBool(val, &c.ramp_pause);
+      } else if (key == "divergence_tenants") {
+        c.divergence_tenants = val;
       } else {
         ok = false;
       }
@@ -447,7 +464,7 @@ class Runner {
     op.span_end = at + SampleSpanDuration(rng);
     op.created = at + SampleFlushDelay(rng);
     OpParams p;
-    p.divergence = withheld ? 0.0 : control_.divergence;
+    p.divergence = withheld || !control_.DivergesFor(world_.tenant(op.tenant)) ? 0.0 : control_.divergence;
     p.v2_share = 0.9;
     p.latency_scale = control_.latency_scale;
     FillIds(world_, domain_, n, &op);
