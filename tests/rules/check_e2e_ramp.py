@@ -266,11 +266,16 @@ def main():
             step = "divergence for one tenant"
             ramp.stop()
             bad_tenant = tenants[1]
+            # Divergence first, and the evidence in Prometheus before the new ramps start:
+            # a ramp that advances before any evidence exists is right to do so.
+            env.write_control(divergence_rate="0.5", divergence_tenants=bad_tenant)
+            t.wait_until(f"divergence visible for {bad_tenant}", lambda: env.check_alive() or e2e.finite_samples(
+                prom.query(f'sum by (tenant) (increase(attest_divergence_count{{tenant="{bad_tenant}"}}[30s])) > 0')),
+                e2e.ALERT_TIMEOUT)
             state = flags(env)
             for tn in tenants:
                 state[tn]["fast_anchor"] = 10
             write_flags(env, state)
-            env.write_control(divergence_rate="0.5", divergence_tenants=bad_tenant)
             ramp.start()
 
             def div_firing():
