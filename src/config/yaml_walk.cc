@@ -278,8 +278,9 @@ void YamlWalker::GetRegexList(const Mapping& m, std::string_view key, std::vecto
   out = std::move(patterns);
 }
 
-bool YamlWalker::GetDouble(const Mapping& m, std::string_view key, double& out, double min,
-                           double max) {
+// A plain (unquoted) decimal number within [min, max].
+bool YamlWalker::GetNumber(const Mapping& m, std::string_view key, double& out, double min,
+                       double max) {
   const Entry* e = m.Find(key);
   if (e == nullptr) return false;
   const std::string path = Join(m.path, key);
@@ -288,23 +289,66 @@ bool YamlWalker::GetDouble(const Mapping& m, std::string_view key, double& out, 
     return false;
   }
   const std::string& s = e->value.Scalar();
-  double v = 0;
   const char* begin = s.data();
   if (!s.empty() && s[0] == '+') ++begin;
+  double v = 0;
   auto [ptr, ec] = std::from_chars(begin, s.data() + s.size(), v);
   if (ec != std::errc() || ptr != s.data() + s.size() || !std::isfinite(v)) {
-    Report(e->value_pos, path + ": expected a finite number, got " + Describe(e->value));
+    Report(e->value_pos, path + ": expected a number, got " + Describe(e->value));
     return false;
   }
   if (v < min || v > max) {
     std::ostringstream range;
-    range << "must be between " << min << " and " << max << ", got " << s;
-    Report(e->value_pos, path + ": " + range.str());
+    range << "must be between " << min << " and " << max;
+    Report(e->value_pos, path + ": " + range.str() + ", got " + s);
     return false;
   }
   out = v;
   return true;
 }
+
+// Ramp steps: a non-empty list of percents, strictly increasing, in (0, 100].
+void YamlWalker::GetSteps(const Mapping& m, std::string_view key, std::vector<double>& out) {
+  const Entry* e = m.Find(key);
+  if (e == nullptr) return;
+  const std::string path = Join(m.path, key);
+  if (!e->value.IsSequence() || e->value.size() == 0) {
+    Report(e->value_pos, path + ": expected a non-empty list of percents, got " + Describe(e->value));
+    return;
+  }
+  std::vector<double> steps;
+  bool all_ok = true;
+  std::size_t i = 0;
+  for (auto it = e->value.begin(); it != e->value.end(); ++it, ++i) {
+    const YAML::Node& item = *it;
+    const std::string item_path = path + "[" + std::to_string(i) + "]";
+    Pos pos = ValuePos(item, e->value_pos);
+    double v = 0;
+    std::string s = item.IsScalar() ? item.Scalar() : std::string();
+    const char* begin = s.data();
+    if (!s.empty() && s[0] == '+') ++begin;
+    auto [ptr, ec] = std::from_chars(begin, s.data() + s.size(), v);
+    if (!item.IsScalar() || IsQuoted(item) || ec != std::errc() || ptr != s.data() + s.size() ||
+        !std::isfinite(v)) {
+      Report(pos, item_path + ": expected a number, got " + Describe(item));
+      all_ok = false;
+      continue;
+    }
+    if (v <= 0 || v > 100) {
+      Report(pos, item_path + ": a step must be greater than 0 and at most 100, got " + s);
+      all_ok = false;
+      continue;
+    }
+    if (!steps.empty() && v <= steps.back()) {
+      Report(pos, item_path + ": steps must be strictly increasing, got " + s);
+      all_ok = false;
+      continue;
+    }
+    steps.push_back(v);
+  }
+  if (all_ok) out = std::move(steps);
+}
+
 
 std::vector<std::string> YamlWalker::Formatted() const {
   std::vector<Problem> sorted = problems_;

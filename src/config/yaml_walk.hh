@@ -109,8 +109,10 @@ class YamlWalker {
   bool GetString(const Mapping& m, std::string_view key, std::string& out, bool required);
   bool GetInt(const Mapping& m, std::string_view key, std::int64_t& out, std::int64_t min,
               std::int64_t max);
-  // A finite number (integer or decimal, unquoted) in [min, max].
-  bool GetDouble(const Mapping& m, std::string_view key, double& out, double min, double max);
+  // A plain (unquoted) finite decimal number within [min, max].
+  bool GetNumber(const Mapping& m, std::string_view key, double& out, double min, double max);
+  // Ramp steps: a non-empty list of percents, strictly increasing, in (0, 100].
+  void GetSteps(const Mapping& m, std::string_view key, std::vector<double>& out);
   bool GetDuration(const Mapping& m, std::string_view key, std::int64_t& out_ms,
                    std::int64_t min_ms, std::int64_t max_ms);
   bool GetBool(const Mapping& m, std::string_view key, bool& out);

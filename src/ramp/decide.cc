@@ -5,6 +5,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "recommend/recommend.hh"
+
 namespace provledger::ramp {
 
 const char* KindName(Kind k) {
@@ -161,21 +163,6 @@ std::vector<std::string> MatchingAlerts(const AlertRule& rule, const std::string
   return out;
 }
 
-std::optional<double> NextStep(const std::vector<double>& steps, double pct) {
-  for (double s : steps) {
-    if (s > pct) return s;
-  }
-  return std::nullopt;
-}
-
-double PreviousStep(const std::vector<double>& steps, double pct) {
-  double out = 0;
-  for (double s : steps) {
-    if (s < pct) out = s;
-  }
-  return out;
-}
-
 namespace {
 std::string Join(const std::vector<std::string>& v) {
   std::string s;
@@ -236,7 +223,7 @@ Decision Decide(const Feature& feature, const std::string& tenant, double pct,
         const bool recent_rollback = next.last_change_rollback && now - next.step_started_ms < feature.soak_ms;
         d.alerts = rb;
         if (!recent_rollback) {
-          d.to = PreviousStep(feature.steps, pct);
+          d.to = recommend::PreviousStep(pct, feature.steps);
           next.pct = d.to;
           next.step_started_ms = now;
           next.last_change_rollback = true;
@@ -276,7 +263,7 @@ Decision Decide(const Feature& feature, const std::string& tenant, double pct,
   }
   const std::int64_t since = std::max(*next.green_since_ms, next.step_started_ms);
   const std::int64_t green_for = now - since;
-  const std::optional<double> up = NextStep(feature.steps, pct);
+  const std::optional<double> up = recommend::NextStep(pct, feature.steps);
   if (!up) return finish(Kind::kSoak, note + "green; at the last step");
   if (green_for >= feature.soak_ms) {
     d.to = *up;

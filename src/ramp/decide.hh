@@ -118,9 +118,8 @@ CheckValue EvaluateCheck(const Check& check, const std::string& tenant, const Ob
 std::vector<std::string> MatchingAlerts(const AlertRule& rule, const std::string& tenant,
                                         const Observation& obs);
 
-// The next step above / below `pct` on `steps` (nullopt at the top; 0 below the first).
-std::optional<double> NextStep(const std::vector<double>& steps, double pct);
-double PreviousStep(const std::vector<double>& steps, double pct);
+// The ladder (the next step above / below a percent) is recommend::NextStep /
+// recommend::PreviousStep, shared with the coverage reporter.
 
 // `prev`: the journal's state for this pair (nullopt: never seen). `last_run_ms`:
 // the previous run's time from the journal (nullopt: none). A `prev` whose pct

@@ -128,7 +128,7 @@ class PlanLoader : public config::YamlWalker {
   }
 
   void ReadSettings(const Mapping& m, Settings& s) {
-    GetSteps(m, s.steps);
+    GetSteps(m, "steps", s.steps);
     GetDuration(m, "soak", s.soak_ms, 1000, kInt64Max);
     Mapping t = ReadSubMapping(m, "tenants", kTenantsKeys);
     if (t.ok) {
@@ -139,57 +139,6 @@ class PlanLoader : public config::YamlWalker {
     GetAlertRule(m, "freeze_alerts", s.freeze);
     GetBool(m, "rollback", s.rollback);
     GetAlertRule(m, "rollback_alerts", s.rollback_on);
-  }
-
-  void GetSteps(const Mapping& m, std::vector<double>& out) {
-    const Entry* e = m.Find("steps");
-    if (e == nullptr) return;
-    const std::string path = config::Join(m.path, "steps");
-    if (!e->value.IsSequence() || e->value.size() == 0) {
-      Report(e->value_pos, path + ": expected a non-empty list of percents, got " + config::Describe(e->value));
-      return;
-    }
-    std::vector<double> steps;
-    bool ok = true;
-    std::size_t i = 0;
-    for (auto it = e->value.begin(); it != e->value.end(); ++it, ++i) {
-      const YAML::Node& item = *it;
-      const std::string ip = path + "[" + std::to_string(i) + "]";
-      Pos pos = ValuePos(item, e->value_pos);
-      double v = 0;
-      if (!item.IsScalar() || config::IsQuoted(item) || !ParseNumber(item.Scalar(), v)) {
-        Report(pos, ip + ": expected a percent (a number), got " + config::Describe(item));
-        ok = false;
-        continue;
-      }
-      if (!(v > 0 && v <= 100)) {
-        Report(pos, ip + ": a step must be greater than 0 and at most 100, got " + item.Scalar());
-        ok = false;
-        continue;
-      }
-      if (!steps.empty() && v <= steps.back()) {
-        Report(pos, ip + ": steps must be strictly increasing, got " + item.Scalar() + " after " +
-                        FormatNumber(steps.back()));
-        ok = false;
-        continue;
-      }
-      steps.push_back(v);
-    }
-    if (ok) out = std::move(steps);
-  }
-
-  static bool ParseNumber(const std::string& s, double& v) {
-    std::istringstream in(s);
-    in.imbue(std::locale::classic());
-    in >> v;
-    return !in.fail() && in.eof() && std::isfinite(v);
-  }
-
-  static std::string FormatNumber(double v) {
-    std::ostringstream o;
-    o.imbue(std::locale::classic());
-    o << v;
-    return o.str();
   }
 
   void GetChecks(const Mapping& m, std::vector<Check>& out) {
@@ -211,8 +160,8 @@ class PlanLoader : public config::YamlWalker {
       ok = GetNonBlank(c, "query", check.query, true) && ok;
       double v = 0;
       const double inf = std::numeric_limits<double>::max();
-      if (GetDouble(c, "min", v, -inf, inf)) check.min = v;
-      if (GetDouble(c, "max", v, -inf, inf)) check.max = v;
+      if (GetNumber(c, "min", v, -inf, inf)) check.min = v;
+      if (GetNumber(c, "max", v, -inf, inf)) check.max = v;
       if (c.Find("min") == nullptr && c.Find("max") == nullptr) {
         Report(c.pos, ip + ": needs a threshold: min (green when value >= min) and/or max (green when value <= max)");
         ok = false;

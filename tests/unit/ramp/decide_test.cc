@@ -300,14 +300,7 @@ BOOST_AUTO_TEST_CASE(global_freeze_changes_nothing) {
 }
 
 BOOST_AUTO_TEST_CASE(ladder_positions) {
-  const std::vector<double> steps{10, 50, 100};
-  BOOST_TEST(*NextStep(steps, 0) == 10);
-  BOOST_TEST(*NextStep(steps, 10) == 50);
-  BOOST_TEST(*NextStep(steps, 25) == 50);
-  BOOST_TEST(!NextStep(steps, 100).has_value());
-  BOOST_TEST(PreviousStep(steps, 50) == 10);
-  BOOST_TEST(PreviousStep(steps, 25) == 10);
-  BOOST_TEST(PreviousStep(steps, 10) == 0);
+  // The ladder itself is recommend::NextStep/PreviousStep (tests/unit/recommend).
   Sim sim;
   sim.pct = {{"a", 0}};
   sim.Run(Green(0, {"a"}));
