@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "recommend/recommend.hh"
@@ -71,18 +72,19 @@ std::string FormatDuration(std::int64_t ms) {
 }
 }  // namespace
 
-TenantFilter::TenantFilter(const Feature& f) {
-  for (const auto& p : f.allow) allow_.emplace_back(p, std::regex::ECMAScript);
-  for (const auto& p : f.deny) deny_.emplace_back(p, std::regex::ECMAScript);
+namespace {
+compute::TenantPolicy FilterPolicy(const Feature& f) {
+  compute::TenantPolicy p;
+  p.max = std::numeric_limits<std::int64_t>::max();
+  p.allow = f.allow;
+  p.deny = f.deny;
+  return p;
 }
+}  // namespace
 
-bool TenantFilter::Selected(const std::string& tenant) const {
-  if (!allow_.empty() && std::none_of(allow_.begin(), allow_.end(),
-                                      [&](const std::regex& r) { return std::regex_match(tenant, r); })) {
-    return false;
-  }
-  return std::none_of(deny_.begin(), deny_.end(), [&](const std::regex& r) { return std::regex_match(tenant, r); });
-}
+TenantFilter::TenantFilter(const Feature& f) : registry_(FilterPolicy(f)) {}
+
+bool TenantFilter::Selected(const std::string& tenant) const { return registry_.Admit(tenant) >= 0; }
 
 CheckValue EvaluateCheck(const Check& check, const std::string& tenant, const Observation& obs) {
   CheckValue cv;

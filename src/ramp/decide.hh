@@ -25,10 +25,10 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
+#include "compute/tenants.hh"
 #include "ramp/plan.hh"
 
 namespace provledger::ramp {
@@ -101,14 +101,15 @@ struct Decision {
   bool changed() const { return to != from; }
 };
 
-// Compiled allow/deny of one feature.
+// Allow/deny of one feature, with the exporter's one rule for tenant patterns
+// (compute::TenantRegistry: full-match RE2, no cap, no shard).
 class TenantFilter {
  public:
   explicit TenantFilter(const Feature& f);
   bool Selected(const std::string& tenant) const;
 
  private:
-  std::vector<std::regex> allow_, deny_;
+  mutable compute::TenantRegistry registry_;
 };
 
 // Evaluate one check for one tenant (stale data makes it not green).

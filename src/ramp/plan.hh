@@ -36,7 +36,7 @@ struct Feature {
   std::string name;
   std::vector<double> steps;            // strictly increasing, in (0, 100], e.g. 10 50 100
   std::int64_t soak_ms = 3600 * 1000;   // green time required at a step before the next
-  std::vector<std::string> allow;       // full-match ECMAScript regexes; empty = every tenant
+  std::vector<std::string> allow;       // full-match RE2 patterns (the exporter's tenant rule); empty = every tenant
   std::vector<std::string> deny;
   std::vector<Check> checks;
   AlertRule freeze;

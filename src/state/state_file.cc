@@ -68,10 +68,6 @@ std::string TenantProblem(const std::string& where, const std::string& name) {
   return why.empty() ? why : where + ": " + why;
 }
 
-[[noreturn]] void Fail(const std::string& what, const std::string& path) {
-  throw std::runtime_error(what + " " + path + ": " + std::strerror(errno));
-}
-
 }  // namespace
 
 std::string EncodeState(const PersistentState& st) {
