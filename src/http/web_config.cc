@@ -313,7 +313,8 @@ class Loader {
       }
       // libcrypt must understand it (cost in range, valid salt alphabet).
       auto data = std::make_unique<crypt_data>();
-      const char* out = crypt_r("", hash->c_str(), data.get());
+      // crypt_rn (null on failure), not crypt_r: see BasicAuth::Verify.
+      const char* out = crypt_rn("", hash->c_str(), data.get(), sizeof(crypt_data));
       if (out == nullptr || out[0] == '*') {
         Report(vp, "basic_auth_users." + user + ": libcrypt cannot use this bcrypt hash (bad cost or salt)");
         continue;
