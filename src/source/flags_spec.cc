@@ -2,18 +2,7 @@
 
 #include <set>
 
-// yaml-cpp 0.7's node/impl.h trips GCC 12's -Wdangling-pointer (a false
-// positive on its node_ref temporaries); silence it for that header only.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdangling-pointer"
-#endif
-#include <yaml-cpp/yaml.h>
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
-#include "config/yaml_document.hh"
+#include "config/yaml_document.hh"  // yaml-cpp, with its GCC 12 pragma
 #include "decode/decode.hh"
 #include "decode/utf8.hh"
 
