@@ -48,7 +48,7 @@ def main():
     t.check(values(sec, "Service", "StateDirectory") == ["provledger_report"], "StateDirectory=provledger_report")
     execstart = values(sec, "Service", "ExecStart")
     t.check(execstart == ["/usr/bin/provledger_report coverage $ARGS"], "ExecStart runs `coverage $ARGS`", str(execstart))
-    env = [v for v in values(sec, "Service", "Environment") if v.startswith("ARGS=")]
+    env = [w for v in values(sec, "Service", "Environment") for w in shlex.split(v) if w.startswith("ARGS=")]
     t.check(len(env) == 1, "service sets a default ARGS")
     args = env[0][len("ARGS="):].split() if env else []
     t.check(any(a.startswith("--output-dir=/var/lib/provledger_report/") for a in args),
