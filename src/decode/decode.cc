@@ -222,7 +222,7 @@ Decoded<AnchoredRow> DecodeAnchored(const AnchoredColumns& c, const Limits& limi
   return r;
 }
 
-Decoded<SpanRow> DecodeSpan(const SpanColumns& c, const Limits& limits) {
+Decoded<SpanRow> DecodeSpan(const SpanColumns& c, const Limits& limits, Field name) {
   using D = Decoded<SpanRow>;
   std::string e;
   SpanRow r;
@@ -232,6 +232,8 @@ Decoded<SpanRow> DecodeSpan(const SpanColumns& c, const Limits& limits) {
   if (!(e = CheckId(c.op_id, "op_id")).empty()) return D::Error(e);
   if (!(e = CheckMicros(c.start_us, "start_us", &r.start)).empty()) return D::Error(e);
   if (!(e = CheckText(c.attested_hash, "attested_hash", true)).empty()) return D::Error(e);
+  if (!(e = CheckText(name, "name", true)).empty()) return D::Error(e);
+  r.name.assign(name.text);
   r.trace_id.assign(c.trace_id.text);
   r.span_id.assign(c.span_id.text);
   r.tenant.assign(c.tenant_id.text);

@@ -109,12 +109,14 @@ struct AnchoredColumns {
 };
 Decoded<AnchoredRow> DecodeAnchored(const AnchoredColumns& c, const Limits& limits);
 
-// trace_id, span_id, tenant_id, op_id, start_us, attested_hash
+// trace_id, span_id, tenant_id, op_id, start_us, attested_hash [, name]
 inline constexpr int kSpanColumns = 6;
+inline constexpr int kSpanColumnsWithName = 7;   // the optional 7th column: the span name
 struct SpanColumns {
   Field trace_id, span_id, tenant_id, op_id, start_us, attested_hash;
 };
-Decoded<SpanRow> DecodeSpan(const SpanColumns& c, const Limits& limits);
+// `name`: the optional 7th column (NULL or absent: ""); valid UTF-8 text.
+Decoded<SpanRow> DecodeSpan(const SpanColumns& c, const Limits& limits, Field name = Field::Null());
 
 // tenant, feature, pct
 inline constexpr int kFlagColumns = 3;

@@ -420,6 +420,16 @@ BOOST_AUTO_TEST_CASE(good_with_and_without_hash) {
   BOOST_TEST(d.value().attested_hash.empty());
 }
 
+BOOST_AUTO_TEST_CASE(optional_name_column) {
+  const SpanColumns c{F("t1"), F("s1"), F("acme"), F("op-1"), F("42"), F("h1")};
+  BOOST_TEST(DecodeSpan(c, L()).value().name == "");
+  BOOST_TEST(DecodeSpan(c, L(), F("checkout.create")).value().name == "checkout.create");
+  BOOST_TEST(DecodeSpan(c, L(), Field::Null()).value().name == "");
+  auto d = DecodeSpan(c, L(), F("bad\xff"));
+  BOOST_TEST_REQUIRE(!d.ok());
+  BOOST_TEST(Contains(d.error(), "name"));
+}
+
 BOOST_AUTO_TEST_CASE(bad) {
   auto err = [](SpanColumns c) {
     auto d = DecodeSpan(c, L());
