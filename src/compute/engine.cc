@@ -62,6 +62,13 @@ Engine::TenantState& Engine::Tenant(int id) {
   return tenant_state_[static_cast<std::size_t>(id)];
 }
 
+std::uint32_t Engine::KindIndex(const std::string& name) {
+  if (name.empty()) return 0;
+  auto [it, inserted] = kind_index_.try_emplace(name, static_cast<std::uint32_t>(kinds_.size()));
+  if (inserted) kinds_.push_back(name);
+  return it->second;
+}
+
 int Engine::SourceIndex(const std::string& name) const {
   for (std::size_t i = 0; i < options_.sources.size(); ++i) {
     if (options_.sources[i].name == name) return static_cast<int>(i);
@@ -147,6 +154,9 @@ void Engine::ApplyLedger(const LedgerBatch& batch) {
       continue;
     }
     Observe(latency_[{region, options_.latency_per_tenant ? tenant : -1}], latency_ms);
+    if (listener_ != nullptr && tenant >= 0) {
+      listener_->OnAnchored(tenants_.Name(tenant), a.anchored_at, a.anchored_at - a.created_at);
+    }
   }
 
   if (batch.queue_depth) queue_depth_[src] = *batch.queue_depth;
@@ -159,6 +169,7 @@ void Engine::CountReceiptDivergence(std::uint64_t id, Micros created, int tenant
   if (!counted_receipt_divergence_.insert(id).second) return;
   counted_order_.emplace_back(created, id);
   ++Tenant(tenant).divergence;
+  if (listener_ != nullptr) listener_->OnReceiptDivergence(tenants_.Name(tenant), created);
   while (counted_order_.size() > options_.max_divergence_keys) {
     counted_receipt_divergence_.erase(counted_order_.front().second);
     counted_order_.pop_front();
@@ -181,6 +192,10 @@ void Engine::ApplyTrace(const TraceBatch& batch) {
       if (s.start < p.start) {
         p.start = s.start;
         pending_by_start_.emplace(s.start, op);   // the old heap entry is skipped when popped
+        // The kind is that of the earliest-starting span that has a name.
+        if (options_.track_kinds && !s.name.empty()) p.kind = KindIndex(s.name) & 0x7fffffffU;
+      } else if (options_.track_kinds && p.kind == 0 && !s.name.empty()) {
+        p.kind = KindIndex(s.name) & 0x7fffffffU;
       }
       if (!p.has_attested && !s.attested_hash.empty()) {
         p.has_attested = true;
@@ -195,6 +210,7 @@ void Engine::ApplyTrace(const TraceBatch& batch) {
     p.tenant = tenant;
     p.has_attested = !s.attested_hash.empty();
     p.attested_fp = p.has_attested ? Fingerprint(s.attested_hash) : 0;
+    if (options_.track_kinds) p.kind = KindIndex(s.name) & 0x7fffffffU;
     pending_.try_emplace(op, p);
     pending_by_start_.emplace(s.start, op);
   }
@@ -278,6 +294,7 @@ void Engine::Settle(std::uint64_t op_key, const PendingOp& op) {
   const bool with_receipt = rule.with_receipt();
   if (op.start > count_from_) {
     auto& t = Tenant(op.tenant);
+    const Outcome outcome = rule.result();
     switch (rule.result()) {
       case Outcome::kMissing: ++t.settled.missing; break;
       case Outcome::kAttested: ++t.settled.attested; break;
@@ -286,6 +303,7 @@ void Engine::Settle(std::uint64_t op_key, const PendingOp& op) {
         ++t.divergence;
         break;
     }
+    if (listener_ != nullptr) listener_->OnSettled(tenants_.Name(op.tenant), kinds_[op.kind], op.start, outcome);
   }
   auto& t = Tenant(op.tenant);
   ++t.window_settled;

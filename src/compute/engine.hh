@@ -27,6 +27,7 @@
 #include <map>
 #include <queue>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -34,6 +35,7 @@
 #include <vector>
 
 #include "compute/flat_hash.hh"
+#include "compute/outcome.hh"
 #include "compute/settled_window.hh"
 #include "compute/snapshot.hh"
 #include "compute/state.hh"
@@ -50,6 +52,26 @@ struct SourceSpec {
   bool operator==(const SourceSpec&) const = default;
 };
 
+// Optional observer of what the Engine counts, for tools that need the
+// events behind the counters (the coverage report: per day and operation
+// kind). Called synchronously from ApplyLedger / Advance on the caller's
+// thread; must not call back into the Engine.
+class EngineListener {
+ public:
+  virtual ~EngineListener() = default;
+  // An operation settled and was counted in attest_ops_settled_total (an
+  // operation settled again after a restart, not counted, is not reported).
+  // `kind` is the operation kind (see EngineOptions::track_kinds), "" when
+  // not tracked or unnamed.
+  virtual void OnSettled(const std::string& tenant, std::string_view kind, Micros start, Outcome outcome) = 0;
+  // A receipt became anchored and was observed in ledger_anchor_latency_ms
+  // for an admitted tenant; latency = anchored_at - created_at (>= 0).
+  virtual void OnAnchored(const std::string& tenant, Micros anchored_at, Micros latency_us) = 0;
+  // A cross-ledger divergence was counted in attest_divergence_count;
+  // `created` is the later copy's created_at.
+  virtual void OnReceiptDivergence(const std::string& tenant, Micros created) = 0;
+};
+
 struct EngineOptions {
   Micros window = 3600LL * 1000000;
   Micros grace = 120LL * 1000000;
@@ -59,6 +81,10 @@ struct EngineOptions {
   std::vector<SourceSpec> sources;   // config order
   std::vector<double> poll_duration_buckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
   std::size_t max_divergence_keys = 1000000;
+  // Remember each operation's kind (the span name: of its earliest-starting
+  // span that has one) for EngineListener::OnSettled. Off in the exporter,
+  // which does not use kinds (no per-span name lookup on the poll path).
+  bool track_kinds = false;
 
   static EngineOptions FromConfig(const config::Config& cfg);
   bool operator==(const EngineOptions&) const = default;
@@ -71,6 +97,8 @@ class Engine {
   void ApplyLedger(const LedgerBatch& batch);
   void ApplyTrace(const TraceBatch& batch);
   void ApplyFlags(const FlagsBatch& batch);
+  // Not owned; nullptr (the default) = no listener. Set before applying batches.
+  void SetListener(EngineListener* listener) { listener_ = listener; }
   void RecordPoll(const PollReport& report);
   // A poll cut short by shutdown or reload: not a failure of the source (up,
   // last error and poll duration stay as they are), but the pages it already
@@ -110,8 +138,9 @@ class Engine {
   struct PendingOp {
     Micros start = 0;
     std::uint64_t attested_fp = 0;
-    bool has_attested = false;
     int tenant = 0;
+    std::uint32_t kind : 31 = 0;          // index in kinds_ (0 = none); 24 B in all
+    std::uint32_t has_attested : 1 = 0;
   };
   struct ReceiptSeen {
     std::uint64_t fp = 0;
@@ -140,8 +169,14 @@ class Engine {
   void Observe(HistogramData& h, double v) const;
   void CountDecodeError(int source, std::uint64_t n);
 
+  std::uint32_t KindIndex(const std::string& name);
+
   EngineOptions options_;
+  EngineListener* listener_ = nullptr;
   TenantRegistry tenants_;
+  // Operation kinds (track_kinds only): kinds_[0] = "" (none).
+  std::vector<std::string> kinds_{std::string()};
+  std::unordered_map<std::string, std::uint32_t> kind_index_;
   std::vector<TenantState> tenant_state_;
 
   Micros window_end_ = kMinMicros;

@@ -47,6 +47,7 @@ struct SpanRow {
   std::string op_id;
   Micros start = 0;
   std::string attested_hash;   // the receipt hash the API recorded; may be empty
+  std::string name;            // span name (the operation kind); "" when the spans query returns none
 };
 
 struct FlagRow {

@@ -13,11 +13,15 @@
 // - receipts: receipt_id, tenant_id, op_id, version, body, content_hash and
 //   created_us are required (NULL = error); region, policy_version and kid
 //   may be NULL (-> "") for version 1.
-//   version 1: body is "untyped JSON", it must parse as a JSON object.
-//   version 2: body is a JSON object with string fields "schema" (equal to
-//   kReceiptSchemaV2), "receipt_id", "tenant_id", "op_id", "policy_version",
-//   "kid", "region", each equal to its column; unknown extra fields allowed;
-//   one of these fields given twice is an error.
+//   the body is checked by receipt::CheckBody (src/receipt, docs/receipts.md):
+//   version 1: body is "untyped JSON", it must be a JSON object read by the
+//   contract's strict reader (I-JSON: no duplicate key, no lone surrogate,
+//   finite numbers, no byte order mark, at most 128 levels deep).
+//   version 2: additionally the v2 contract (schema kReceiptSchemaV2,
+//   non-empty string receipt_id, tenant_id, op_id, policy_version, kid,
+//   region, each equal to its column; created_at, when present, an RFC 3339
+//   UTC timestamp equal to created_us; typed optional fields; unknown extra
+//   fields allowed).
 //   any other version: error.
 // - anchored rows: every column required; anchored_us >= created_us
 //   (else "anchored before created").
@@ -39,7 +43,7 @@
 
 namespace provledger::decode {
 
-inline constexpr std::string_view kReceiptSchemaV2 = "provledger.receipt/v2";
+inline constexpr std::string_view kReceiptSchemaV2 = "provledger.receipt/v2";   // = receipt::kSchemaV2
 
 // One raw column: its text (not necessarily valid UTF-8) or NULL.
 struct Field {
@@ -92,13 +96,10 @@ struct ReceiptColumns {
 };
 Decoded<ReceiptRow> DecodeReceipt(const ReceiptColumns& c, const Limits& limits);
 
-// Checks a receipt body against its version and columns; "" when it is good.
-// Exposed for tests and tools; DecodeReceipt calls it. JSON is RFC 8259 as
-// nlohmann::json (which this check used before) reads it: a leading UTF-8
-// BOM is skipped, a number whose double value is infinite is refused, string
-// content must be well-formed UTF-8, nesting depth is unbounded (one byte of
-// memory per level), and a NUL byte after the top-level value ends the input.
-// In-place scan: no copies except of a v2 field whose JSON string has escapes.
+// Checks a receipt body against its version and columns (receipt::CheckBody
+// with the row's columns); "" when it is good. Exposed for tests and tools;
+// DecodeReceipt calls it. One in-place parse into a per-thread node buffer;
+// no copies except of strings with escapes.
 std::string CheckReceiptBody(int version, std::string_view body, const ReceiptRow& columns);
 
 // receipt_id, tenant_id, created_us, anchored_us
@@ -108,12 +109,14 @@ struct AnchoredColumns {
 };
 Decoded<AnchoredRow> DecodeAnchored(const AnchoredColumns& c, const Limits& limits);
 
-// trace_id, span_id, tenant_id, op_id, start_us, attested_hash
+// trace_id, span_id, tenant_id, op_id, start_us, attested_hash [, name]
 inline constexpr int kSpanColumns = 6;
+inline constexpr int kSpanColumnsWithName = 7;   // the optional 7th column: the span name
 struct SpanColumns {
   Field trace_id, span_id, tenant_id, op_id, start_us, attested_hash;
 };
-Decoded<SpanRow> DecodeSpan(const SpanColumns& c, const Limits& limits);
+// `name`: the optional 7th column (NULL or absent: ""); valid UTF-8 text.
+Decoded<SpanRow> DecodeSpan(const SpanColumns& c, const Limits& limits, Field name = Field::Null());
 
 // tenant, feature, pct
 inline constexpr int kFlagColumns = 3;

@@ -96,9 +96,18 @@ class JsonParser {
     for (std::uint32_t k = i + 1; k < nodes[i].end; k = nodes[k + 1].end) keys.push_back(nodes[k].text);
     const std::string_view* dup = nullptr;
     if (keys.size() <= 16) {
+      // Pairwise, on a word of length and leading bytes first.
+      std::uint32_t fp[16];
+      for (std::size_t a = 0; a < keys.size(); ++a) {
+        const std::string_view k = keys[a];
+        fp[a] = k.empty() ? 0
+                          : (static_cast<std::uint32_t>(k.size()) << 16) ^
+                                (static_cast<std::uint32_t>(static_cast<unsigned char>(k.front())) << 8) ^
+                                static_cast<unsigned char>(k.back());
+      }
       for (std::size_t a = 1; a < keys.size() && !dup; ++a) {
         for (std::size_t b = 0; b < a; ++b) {
-          if (keys[a] == keys[b]) {
+          if (fp[a] == fp[b] && keys[a] == keys[b]) {
             dup = &keys[a];
             break;
           }

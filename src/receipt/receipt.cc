@@ -116,11 +116,28 @@ constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
     "schema", "receipt_id", "tenant_id", "op_id", "policy_version", "kid", "region",
     "created_at", "action", "actor", "resource", "decision", "payload", "migrated_from"};
 
+// Index of a field name in kFieldNames, or -1; by length first (one
+// comparison for most keys).
 int FieldOf(std::string_view k) {
-  for (std::size_t i = 0; i < kFieldCount; ++i) {
-    if (kFieldNames[i] == k) return static_cast<int>(i);
+  auto is = [&](Field f) { return k == kFieldNames[f] ? static_cast<int>(f) : -1; };
+  switch (k.size()) {
+    case 3: return is(kKid);
+    case 5: return k[0] == 'o' ? is(kOpId) : is(kActor);
+    case 6:
+      switch (k[0]) {
+        case 's': return is(kSchema);
+        case 'r': return is(kRegion);
+        case 'a': return is(kAction);
+        default: return -1;
+      }
+    case 7: return is(kPayload);
+    case 8: return k[0] == 'r' ? is(kResource) : is(kDecision);
+    case 9: return is(kTenantId);
+    case 10: return k[0] == 'r' ? is(kReceiptId) : is(kCreatedAt);
+    case 13: return is(kMigratedFrom);
+    case 14: return is(kPolicyVersion);
+    default: return -1;
   }
-  return -1;
 }
 
 // A v2 body's fields as views into the parsed document.
@@ -217,7 +234,7 @@ std::string Canonical(const Json& doc, std::size_t i) {
 
 Check NotObject(const Json& doc) {
   const Kind k = doc.root().kind;
-  const char* what = k == Kind::kArray ? "an array" : (k == Kind::kString ? "a string" : "a scalar (number, boolean or null)");
+  const char* what = k == Kind::kArray ? "array" : (k == Kind::kString ? "string" : "scalar (number, boolean or null)");
   return {Error::kNotObject, std::string("body is a JSON ") + what + ", not an object"};
 }
 
@@ -229,6 +246,8 @@ Check ParseObject(Json& doc, std::string_view body) {
 }
 
 }  // namespace
+
+void AppendJsonString(std::string_view utf8, std::string* out) { AppendString(utf8, out); }
 
 const char* ErrorName(Error e) {
   switch (e) {

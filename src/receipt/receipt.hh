@@ -82,6 +82,10 @@ Result<std::string> Canonicalize(std::string_view json_text);
 // The same for an already parsed value: appends node `index`'s canonical form.
 void AppendCanonical(const Json& doc, std::size_t index, std::string* out);
 
+// Appends `utf8` (well-formed UTF-8) as an RFC 8785 JSON string, quotes
+// included.
+void AppendJsonString(std::string_view utf8, std::string* out);
+
 // Lowercase hex SHA-256 (64 characters) of `bytes` (OpenSSL libcrypto).
 std::string Sha256Hex(std::string_view bytes);
 

@@ -37,6 +37,7 @@ PollResult LedgerSource::Poll() {
     const Micros now_us = detail::QueryClock(c, Or(q.clock, kDefaultClockQuery));
     const Micros horizon = now_us - cfg_.out_of_order_ms * 1000;
     const Micros receipts_horizon = std::min(horizon, read_limit_);
+    const Micros anchored_horizon = std::min(horizon, anchored_read_limit_);
 
     LedgerBatch batch;
     batch.source = cfg_.name;
@@ -100,7 +101,7 @@ PollResult LedgerSource::Poll() {
     report.rows_read += receipts.rows;
 
     detail::StreamSpec as{Or(q.anchored, kDefaultAnchoredQuery), "anchored", decode::kAnchoredColumns,
-                          3, 0, horizon, cfg_.batch_size, options_.max_rows_per_poll,
+                          3, 0, anchored_horizon, cfg_.batch_size, options_.max_rows_per_poll,
                           session_.stop_flag()};
     const detail::StreamRead anchored = detail::ReadStream(
         c, as, next.anchored,
@@ -138,7 +139,7 @@ PollResult LedgerSource::Poll() {
     }
 
     batch.receipts_complete_upto = detail::CompleteUpto(receipts, next.receipts, receipts_horizon);
-    batch.anchored_complete_upto = detail::CompleteUpto(anchored, next.anchored, horizon);
+    batch.anchored_complete_upto = detail::CompleteUpto(anchored, next.anchored, anchored_horizon);
     cursors_ = std::move(next);
     if (depth_pending_) {
       last_depth_ = *depth_pending_;

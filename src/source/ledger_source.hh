@@ -60,6 +60,9 @@ class LedgerSource final : public Source {
   void RequestStop() override;
   void ClearStop() override;
   void SetReadLimit(Micros limit) override { read_limit_ = limit; }
+  // Like SetReadLimit, for the anchored stream (default kMaxMicros = no
+  // limit; the exporter never sets it). The coverage report reads one day.
+  void SetAnchoredReadLimit(Micros limit) { anchored_read_limit_ = limit; }
   void SetSink(PageSink sink) override { sink_ = std::move(sink); }
 
   LedgerCursors cursors() const { return cursors_; }
@@ -75,6 +78,7 @@ class LedgerSource final : public Source {
   LedgerCursors cursors_;
   std::string last_error_;
   Micros read_limit_ = kMaxMicros;
+  Micros anchored_read_limit_ = kMaxMicros;
   PageSink sink_;
   // Queue depth: when it was last measured by a successful poll (steady clock).
   bool depth_measured_ = false;

@@ -41,10 +41,12 @@ inline constexpr const char* kDefaultQueueDepthQuery =
 inline constexpr const char* kDefaultProofsLastQuery =
     "SELECT (extract(epoch FROM max(proved_at)) * 1000000)::bigint FROM notary_proofs";
 
-// -> trace_id, span_id, tenant_id, op_id, start_us, attested_hash
+// -> trace_id, span_id, tenant_id, op_id, start_us, attested_hash, name
+// (an override may return the first six only: the operation kinds of the
+// coverage report are then "")
 inline constexpr const char* kDefaultSpansQuery =
     "SELECT trace_id, span_id, tenant_id, op_id, "
-    "(extract(epoch FROM start_time) * 1000000)::bigint, attested_hash "
+    "(extract(epoch FROM start_time) * 1000000)::bigint, attested_hash, name "
     "FROM spans "
     "WHERE op_id IS NOT NULL "
     "AND (start_time, span_id) > (timestamptz 'epoch' + $1::bigint * interval '1 microsecond', $2::text) "

@@ -92,6 +92,7 @@ struct StreamSpec {
   // Send the next page's statement before decoding the current one
   // (pq::Connection::SendPrepared); false = one page at a time.
   bool pipeline = true;
+  int max_ncols = 0;                // > ncols: up to this many columns are accepted (optional trailing ones)
 };
 
 struct StreamRead {
@@ -248,7 +249,11 @@ StreamRead ReadStream(pq::Connection& c, const StreamSpec& s, StreamCursor& curs
     } else {
       res = ExecNamed(c, s.what, s.sql, params(cursor, page));
     }
-    res.ExpectColumns(s.ncols, s.what);
+    if (s.max_ncols > s.ncols && res.cols() > s.ncols && res.cols() <= s.max_ncols) {
+      // an optional trailing column (the span name)
+    } else {
+      res.ExpectColumns(s.ncols, s.what);
+    }
     const int n = res.rows();
     if (n > page) ThrowContract(s.what, "returned more rows than the limit ($4)");
     const std::int64_t next_left = s.max_rows > 0 ? left - n : 1;

@@ -63,13 +63,14 @@ PollResult TraceSource::Poll() {
     };
     detail::StreamSpec ss{Or(q.spans, kDefaultSpansQuery), "spans", decode::kSpanColumns, 4, 1,
                           horizon, cfg_.batch_size, options_.max_rows_per_poll, session_.stop_flag()};
+    ss.max_ncols = decode::kSpanColumnsWithName;
     const detail::StreamRead spans = detail::ReadStream(
         c, ss, next.spans,
         [&](const pq::Result& r, int i) {
           ++page_rows;
           decode::SpanColumns sc{Col(r, i, 0), Col(r, i, 1), Col(r, i, 2),
                                  Col(r, i, 3), Col(r, i, 4), Col(r, i, 5)};
-          auto d = decode::DecodeSpan(sc, limits);
+          auto d = decode::DecodeSpan(sc, limits, r.cols() > 6 ? Col(r, i, 6) : decode::Field::Null());
           if (d.ok()) {
             batch.spans.push_back(std::move(d.value()));
           } else {

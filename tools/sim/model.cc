@@ -1,5 +1,7 @@
 #include "model.hh"
 
+#include "receipt/receipt.hh"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -218,6 +220,8 @@ void FillOp(const World& w, Rng& rng, const OpParams& p, double history_pos, Op*
     b.push_back(',');
     AppendField(b, "region", region);
     b.push_back(',');
+    AppendField(b, "created_at", receipt::FormatTimestamp(op->created));
+    b.push_back(',');
     AppendField(b, "action", action.name);
     b.push_back(',');
     AppendField(b, "actor", actor_id);
@@ -250,7 +254,13 @@ void FillOp(const World& w, Rng& rng, const OpParams& p, double history_pos, Op*
     b.push_back('}');
   }
   op->content_hash.clear();
-  AppendHash256Hex(op->content_hash, b);
+  if (op->version == 2) {
+    // docs/receipts.md: SHA-256 of the RFC 8785 canonical form (the body is
+    // stored as written, jsonb reorders it; the hash does not change).
+    op->content_hash = receipt::ContentHash(b).value();
+  } else {
+    AppendHash256Hex(op->content_hash, b);   // v1: the legacy writer's own digest of its bytes
+  }
   if (op->divergent) {
     // What the API attested differs from what the ledger stored: a hash of
     // the body with one field changed.

@@ -97,6 +97,19 @@ check "anchor latency p50 $p50 ms in 8-14, p95 $p95 ms in 15-30, max $pmax <= 50
 check "v2 bodies repeat the columns" [ "$(q a_eu "SELECT count(*) FROM receipts WHERE version = 2 AND (body->>'schema' IS DISTINCT FROM 'provledger.receipt/v2' OR body->>'receipt_id' <> receipt_id OR body->>'tenant_id' <> tenant_id OR body->>'op_id' <> op_id OR body->>'policy_version' <> policy_version OR body->>'kid' <> kid OR body->>'region' <> region)")" = 0 ]
 v1=$(q a_eu "SELECT count(*) FROM receipts WHERE version = 1 AND body ? 'schema' = false")
 check "v1 bodies exist ($v1)" [ "$v1" -gt 1000 ]
+# docs/receipts.md: a v2 content_hash is the SHA-256 of the body's RFC 8785
+# form, and survives jsonb (which reordered the keys): recomputed with the
+# Python adapter from what the database returns.
+q a_eu "SELECT body::text || E'\t' || content_hash FROM receipts WHERE version = 2 ORDER BY receipt_id LIMIT 3000" >"$dir/v2.tsv"
+v2bad=$(PYTHONPATH="$(dirname "$0")/../../adapters/python" python3 -c '
+import sys, provledger_receipt as r
+n = bad = 0
+for line in open(sys.argv[1], encoding="utf-8"):
+    body, h = line.rstrip("\n").rsplit("\t", 1)
+    n += 1
+    bad += r.content_hash(body) != h or r.read_v2(body).created_us is None
+print(bad if n >= 1000 else "too few: %d" % n)' "$dir/v2.tsv")
+check "v2 content hashes are SHA-256 of the canonical form after jsonb ($v2bad bad)" [ "$v2bad" = 0 ]
 check "history spans 6 h ending at --end-ts" [ "$(q a_eu "SELECT (max(created_at) <= to_timestamp($end) AND min(created_at) >= to_timestamp($end) - interval '6 h')::int FROM receipts")" = 1 ]
 ri=$(q a_eu "SELECT count(*) FROM pg_indexes WHERE tablename = 'receipts'")
 si=$(q a_tr "SELECT count(*) FROM pg_indexes WHERE tablename = 'spans'")

@@ -6,7 +6,10 @@
 #define BOOST_TEST_MODULE provledger_sim
 #include <boost/test/unit_test.hpp>
 
+#include "receipt/receipt.hh"
+
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -18,6 +21,7 @@
 #include "util.hh"
 
 using namespace provledger::sim;
+namespace receipt = provledger::receipt;
 
 namespace {
 
@@ -123,7 +127,14 @@ BOOST_AUTO_TEST_CASE(receipt_bodies_v1_and_v2) {
   int v1 = 0, v2 = 0;
   for (std::uint64_t i = 0; i < 400; ++i) {
     const Op op = MakeOp(w, i);
-    BOOST_TEST(op.content_hash == Hash256Hex(op.body));
+    // v2: SHA-256 of the canonical form (docs/receipts.md); v1: the legacy digest.
+    if (op.version == 2) {
+      BOOST_TEST(op.content_hash == receipt::Sha256Hex(receipt::Canonicalize(op.body).value()));
+      BOOST_TEST(receipt::ReadV2(op.body).ok(), receipt::ReadV2(op.body).error());
+      BOOST_TEST(*receipt::ReadV2(op.body).value().created_us == op.created);
+    } else {
+      BOOST_TEST(op.content_hash == Hash256Hex(op.body));
+    }
     BOOST_TEST(op.body.front() == '{');
     BOOST_TEST(op.body.back() == '}');
     if (op.version == 2) {

@@ -1,15 +1,17 @@
-// Pins the in-place receipt body scanner (decode::CheckReceiptBody):
-// a table of valid and invalid JSON bodies, the v2 field rules with escapes,
-// deep nesting, and a differential test against the previous implementation
-// (nlohmann's SAX parser with the old handler, kept here verbatim as the
-// reference) and nlohmann::json::accept() on a deterministic corpus of
-// mutated bodies.
+// Pins the receipt body check of the decoder (decode::CheckReceiptBody, which
+// is receipt::CheckBody of src/receipt): a table of valid and invalid JSON
+// bodies, the v2 field rules with escapes, the nesting limit, and a
+// differential test against a reference built on nlohmann::json (its parser
+// with a callback for duplicate keys and depth, then the v2 contract on the
+// DOM) on a deterministic corpus of mutated bodies.
 #define BOOST_TEST_MODULE decode_body
 #include <boost/test/unit_test.hpp>
 
 #include <array>
 #include <charconv>
 #include <cstdint>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +20,7 @@
 
 #include "decode/decode.hh"
 #include "decode/utf8.hh"
+#include "receipt/receipt.hh"
 
 using namespace provledger;
 using namespace provledger::decode;
@@ -25,139 +28,122 @@ using namespace std::string_literals;
 
 namespace {
 
-// The previous implementation (nlohmann SAX), verbatim: the reference.
-// Streams the body through nlohmann's SAX parser: no DOM is built, and only
-// the top-level string fields a v2 receipt must carry are kept.
-class RefScanner {
- public:
-  static constexpr std::array<std::string_view, 7> kFields = {
-      "schema", "receipt_id", "tenant_id", "op_id", "policy_version", "kid", "region"};
+using json = nlohmann::json;
 
-  using json = nlohmann::json;
-
-  bool null() { return Scalar(); }
-  bool boolean(bool) { return Scalar(); }
-  bool number_integer(json::number_integer_t) { return Scalar(); }
-  bool number_unsigned(json::number_unsigned_t) { return Scalar(); }
-  bool number_float(json::number_float_t, const std::string&) { return Scalar(); }
-  bool binary(json::binary_t&) { return Scalar(); }
-  bool string(std::string& val) {
-    if (!First("string")) return false;
-    if (depth_ == 1 && pending_ >= 0) {
-      values_[static_cast<std::size_t>(pending_)] = std::move(val);
-      state_[static_cast<std::size_t>(pending_)] = kString;
-    }
-    pending_ = -1;
-    return true;
-  }
-  bool start_object(std::size_t) {
-    if (!First("object")) return false;
-    Container();
-    ++depth_;
-    return true;
-  }
-  bool end_object() {
-    --depth_;
-    return true;
-  }
-  bool start_array(std::size_t) {
-    if (!First("array")) return false;
-    Container();
-    ++depth_;
-    return true;
-  }
-  bool end_array() {
-    --depth_;
-    return true;
-  }
-  bool key(std::string& k) {
-    pending_ = -1;
-    if (depth_ != 1) return true;
-    for (std::size_t i = 0; i < kFields.size(); ++i) {
-      if (k == kFields[i]) {
-        if (state_[i] != kAbsent) {
-          duplicate_ = static_cast<int>(i);
-          return false;
-        }
-        state_[i] = kOther;
-        pending_ = static_cast<int>(i);
-        break;
-      }
-    }
-    return true;
-  }
-  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) {
-    error_ = "body is not valid JSON (byte " + std::to_string(position) + "): " +
-             Printable(ex.what(), 160);
-    return false;
-  }
-
-  // Runs the scan; "" when the body is a JSON object.
-  std::string Scan(std::string_view body) {
-    const bool ok = json::sax_parse(body.begin(), body.end(), this);
-    if (not_object_) return "body is a JSON " + std::string(first_kind_) + ", not an object";
-    if (duplicate_ >= 0) return "body field \"" + std::string(kFields[static_cast<std::size_t>(duplicate_)]) + "\" appears twice";
-    if (!ok) return error_.empty() ? std::string("body is not valid JSON") : error_;
-    return {};
-  }
-
-  // "" when field i is a string equal to `want`.
-  std::string Expect(std::size_t i, std::string_view want) const {
-    const std::string name(kFields[i]);
-    if (state_[i] == kAbsent) return "v2 body lacks field \"" + name + "\"";
-    if (state_[i] != kString) return "v2 body field \"" + name + "\" is not a string";
-    if (values_[i] != want) {
-      return "v2 body field \"" + name + "\" is \"" + Printable(values_[i]) +
-             "\", expected \"" + Printable(want) + "\"";
-    }
-    return {};
-  }
-
- private:
-  enum State { kAbsent, kOther, kString };
-
-  // Records the kind of the top-level value; refuses anything but an object.
-  bool First(const char* kind) {
-    if (seen_first_) return true;
-    seen_first_ = true;
-    first_kind_ = kind;
-    if (std::string_view(kind) != "object") {
-      not_object_ = true;
-      return false;
-    }
-    return true;
-  }
-  bool Scalar() {
-    if (!seen_first_) return First("scalar (number, boolean or null)");
-    pending_ = -1;   // a non-string value of a watched field leaves it kOther
-    return true;
-  }
-  void Container() {
-    if (!seen_first_) return;
-    pending_ = -1;
-  }
-
-  int depth_ = 0;
-  int pending_ = -1;
-  int duplicate_ = -1;
-  bool seen_first_ = false;
-  bool not_object_ = false;
-  const char* first_kind_ = "";
-  std::array<State, kFields.size()> state_{};
-  std::array<std::string, kFields.size()> values_;
-  std::string error_;
+struct RefError {
+  std::string msg;
 };
 
+// The contract's strict JSON (docs/receipts.md) with nlohmann's parser: its
+// RFC 8259 checks, plus what I-JSON adds and nlohmann lets through.
+json RefParse(std::string_view body) {
+  if (body.size() >= 3 && body.substr(0, 3) == "\xef\xbb\xbf") throw RefError{"BOM"};
+  // nlohmann takes a NUL byte between tokens for the end of the input; a
+  // raw NUL is never valid anywhere in strict JSON.
+  if (body.find('\0') != std::string_view::npos) throw RefError{"NUL"};
+  std::vector<std::set<std::string>> keys;
+  int depth = 0;
+  auto cb = [&](int, json::parse_event_t ev, json& parsed) {
+    switch (ev) {
+      case json::parse_event_t::object_start:
+        keys.emplace_back();
+        [[fallthrough]];
+      case json::parse_event_t::array_start:
+        if (++depth > receipt::kMaxDepth) throw RefError{"depth"};
+        break;
+      case json::parse_event_t::object_end:
+        keys.pop_back();
+        [[fallthrough]];
+      case json::parse_event_t::array_end:
+        --depth;
+        break;
+      case json::parse_event_t::key:
+        if (!keys.back().insert(parsed.get<std::string>()).second) throw RefError{"duplicate"};
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
+  try {
+    return json::parse(body.begin(), body.end(), cb);
+  } catch (const json::exception& e) {
+    throw RefError{e.what()};
+  }
+}
+
+// The v2 contract and column check of docs/receipts.md on nlohmann's DOM,
+// with the library's messages.
 std::string RefCheckReceiptBody(int version, std::string_view body, const ReceiptRow& r) {
   if (version != 1 && version != 2) return "unsupported receipt version " + std::to_string(version);
-  RefScanner scan;
-  std::string e = scan.Scan(body);
-  if (!e.empty() || version == 1) return e;
-  const std::array<std::string_view, RefScanner::kFields.size()> want = {
-      kReceiptSchemaV2, r.receipt_id, r.tenant, r.op_id, r.policy_version, r.kid, r.region};
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    e = scan.Expect(i, want[i]);
-    if (!e.empty()) return e;
+  json v;
+  try {
+    v = RefParse(body);
+  } catch (const RefError&) {
+    return "body is not valid JSON";
+  }
+  if (!v.is_object()) {
+    return std::string("body is a JSON ") +
+           (v.is_array() ? "array" : v.is_string() ? "string" : "scalar (number, boolean or null)") +
+           ", not an object";
+  }
+  if (version == 1) return {};
+  const std::vector<std::string> fields = {"schema", "receipt_id", "tenant_id", "op_id", "policy_version",
+                                           "kid", "region", "created_at", "action", "actor", "resource",
+                                           "decision", "payload", "migrated_from"};
+  std::optional<std::int64_t> created;
+  for (std::size_t f = 0; f < fields.size(); ++f) {
+    const std::string& name = fields[f];
+    const bool required = f <= 6;
+    if (!v.contains(name)) {
+      if (required) return "v2 body lacks field \"" + name + "\"";
+      continue;
+    }
+    const json& x = v[name];
+    if (name == "payload" || name == "migrated_from") {
+      if (!x.is_object()) return "v2 body field \"" + name + "\" is not an object";
+      if (name == "migrated_from") {
+        if (!x.contains("version") || !x["version"].is_number() || x["version"].get<double>() != 1.0) {
+          return "v2 body field \"migrated_from\" needs \"version\": 1";
+        }
+        if (!x.contains("content_hash") || !x["content_hash"].is_string()) {
+          return "v2 body field \"migrated_from\" needs a string \"content_hash\"";
+        }
+      }
+      continue;
+    }
+    if (!x.is_string()) return "v2 body field \"" + name + "\" is not a string";
+    const std::string s = x.get<std::string>();
+    if (name == "schema") {
+      if (s != kReceiptSchemaV2) {
+        return "v2 body field \"schema\" is \"" + Printable(s) + "\", expected \"" + std::string(kReceiptSchemaV2) + "\"";
+      }
+    } else if (required && s.empty()) {
+      return "v2 body field \"" + name + "\" is empty";
+    } else if (name == "created_at") {
+      created = receipt::ParseTimestamp(s);
+      if (!created) {
+        return "v2 body field \"created_at\" is not an RFC 3339 UTC timestamp (YYYY-MM-DDTHH:MM:SS[.ffffff]Z): \"" +
+               Printable(s) + "\"";
+      }
+    }
+  }
+  const std::array<std::pair<const char*, std::string>, 6> want = {{{"receipt_id", r.receipt_id},
+                                                                   {"tenant_id", r.tenant},
+                                                                   {"op_id", r.op_id},
+                                                                   {"policy_version", r.policy_version},
+                                                                   {"kid", r.kid},
+                                                                   {"region", r.region}}};
+  for (const auto& [name, w] : want) {
+    const std::string got = v[name].get<std::string>();
+    if (got != w) {
+      return "v2 body field \"" + std::string(name) + "\" is \"" + Printable(got) + "\", expected \"" +
+             Printable(w) + "\"";
+    }
+  }
+  if (created && *created != r.created_at) {
+    return "v2 body field \"created_at\" is \"" + Printable(v["created_at"].get<std::string>()) +
+           "\", expected \"" + receipt::FormatTimestamp(r.created_at) + "\"";
   }
   return {};
 }
@@ -205,23 +191,35 @@ BOOST_AUTO_TEST_CASE(valid_bodies) {
       R"({"a":0e999999999999999999999})", R"({"a":[]})", R"({"a":[ ]})", R"({"a":{}})",
       R"({"a":{ }})", R"({"a":[1,[2,[3]],{"b":null}]})", R"({"a":true,"b":false,"c":null})",
       "{\"\xc3\xa9\":\"\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\xed\x9f\xbf\"}",
-      "\xef\xbb\xbf{}", "\xef\xbb\xbf {\"a\":1}", "{\"a\":\"\x7f\"}", R"({"":""})",
-      R"({"a":1,"a":2})",                              // unwatched duplicates are fine
-      R"({"x":{"kid":1,"kid":2}})",                    // nested watched keys are not fields
-      R"({"kid":1,"x":{"kid":2},"y":[{"kid":3}]})",
+      "{\"a\":\"\x7f\"}", R"({"":""})",
+      R"({"kid":1,"x":{"kid":2},"y":[{"kid":3}]})",   // the same key in different objects
       R"({"k\u0069":1,"kid2":2,"KID":3})",
       std::string(R"({"a":")") + std::string(1000, 'x') + "\"}",
-      // nlohmann's lexer (the previous check) takes a NUL byte between tokens
-      // for the end of input; kept for CheckReceiptBody, while DecodeReceipt
-      // refuses any body with a NUL byte before scanning it.
-      "{}\0"s, "{} \0junk"s, "{\"a\":1}\0{"s,
   };
   for (const std::string& b : valid) {
     BOOST_TEST(V1(b).empty(), Printable(b) << ": " << V1(b));
     BOOST_TEST(nlohmann::json::accept(b), Printable(b));
     BOOST_TEST(RefCheckReceiptBody(1, b, Row()).empty(), Printable(b));
   }
-  BOOST_TEST(valid.size() >= 40u);
+  BOOST_TEST(valid.size() >= 36u);
+}
+
+// What nlohmann (the previous check) accepted and the receipt contract's
+// strict reader refuses (docs/receipts.md, JSON rules).
+BOOST_AUTO_TEST_CASE(refused_since_receipts_v2) {
+  const std::vector<std::string> refused = {
+      "\xef\xbb\xbf{}", "\xef\xbb\xbf {\"a\":1}",                        // byte order mark
+      R"({"a":1,"a":2})", R"({"x":{"kid":1,"kid":2}})", R"({"a":1,"\u0061":2})",  // duplicate keys
+      "{}\0"s, "{} \0junk"s, "{\"a\":1}\0{"s,                                // NUL after the value
+      "{\"a\":" + std::string(200, '[') + std::string(200, ']') + "}",          // deeper than 128
+  };
+  for (const std::string& b : refused) {
+    BOOST_TEST(StartsWith(V1(b), kInvalid), Printable(b) << ": " << V1(b));
+    BOOST_TEST(StartsWith(RefCheckReceiptBody(1, b, Row()), kInvalid), Printable(b));
+    BOOST_TEST(nlohmann::json::accept(b), Printable(b));
+  }
+  BOOST_TEST(Contains(V1(R"({"a":1,"a":2})"), "duplicate key \"a\""), V1(R"({"a":1,"a":2})"));
+  BOOST_TEST(Contains(V1("\xef\xbb\xbf{}"), "byte order mark"));
 }
 
 // Each entry: a body that is not valid JSON; the error says so, and
@@ -264,8 +262,7 @@ BOOST_AUTO_TEST_CASE(invalid_bodies) {
 
 // Every proper prefix of a valid body is truncated JSON.
 BOOST_AUTO_TEST_CASE(truncated_bodies) {
-  const std::string b = "\xef\xbb\xbf" +
-                        std::string(R"({ "s":"a\"\u00e9\ud83d\ude00", "n":[-1.5e+3, 0, true, false, null],)") +
+  const std::string b = std::string(R"({ "s":"a\"\u00e9\ud83d\ude00", "n":[-1.5e+3, 0, true, false, null],)") +
                         R"( "o":{"k":{}} ,"kid":"k1"})";
   BOOST_TEST_REQUIRE(V1(b).empty(), V1(b));
   for (std::size_t n = 0; n < b.size(); ++n) {
@@ -274,32 +271,33 @@ BOOST_AUTO_TEST_CASE(truncated_bodies) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(deep_nesting_is_unbounded_and_checked) {
-  const std::size_t depth = 100000;
-  const std::string arrays = "{\"a\":" + std::string(depth, '[') + std::string(depth, ']') + "}";
-  BOOST_TEST(V1(arrays).empty());
+BOOST_AUTO_TEST_CASE(nesting_is_limited_to_128_levels) {
+  auto arrays = [](std::size_t depth) {   // the body object is level 1
+    return "{\"a\":" + std::string(depth - 1, '[') + std::string(depth - 1, ']') + "}";
+  };
+  BOOST_TEST(V1(arrays(128)).empty());
+  BOOST_TEST(Contains(V1(arrays(129)), "nesting deeper than 128 levels"), V1(arrays(129)));
   std::string objects = "{";
-  for (std::size_t i = 0; i < depth; ++i) objects += "\"k\":{";
-  objects += std::string(depth + 1, '}');
-  BOOST_TEST(V1(objects).empty());
-  BOOST_TEST(StartsWith(V1(arrays.substr(0, arrays.size() - 2) + "}"), kInvalid));   // one ']' short
-  BOOST_TEST(StartsWith(V1(objects + "}"), kInvalid));                             // one '}' too many
-  std::string mixed = "{\"a\":" + std::string(depth, '[') + std::string(depth - 1, ']') + "}}";
-  BOOST_TEST(StartsWith(V1(mixed), kInvalid));
+  for (std::size_t i = 1; i < 128; ++i) objects += "\"k\":{";
+  objects += std::string(128, '}');
+  BOOST_TEST(V1(objects).empty(), V1(objects));
+  BOOST_TEST(StartsWith(V1("{\"k\":" + objects + "}"), kInvalid));
+  // Huge depth fails fast, without recursion.
+  BOOST_TEST(StartsWith(V1("{\"a\":" + std::string(1000000, '[')), kInvalid));
+  BOOST_TEST(StartsWith(V1(arrays(100).substr(0, arrays(100).size() - 2) + "}"), kInvalid));   // one ']' short
 }
 
-BOOST_AUTO_TEST_CASE(top_level_kind_is_judged_on_the_first_token) {
-  BOOST_TEST(V1("[") == "body is a JSON array, not an object");
-  BOOST_TEST(V1("[1,") == "body is a JSON array, not an object");
-  BOOST_TEST(V1(" [}") == "body is a JSON array, not an object");
+BOOST_AUTO_TEST_CASE(top_level_kind) {
+  BOOST_TEST(V1("[]") == "body is a JSON array, not an object");
+  BOOST_TEST(V1(" [1, {\"a\":2}] ") == "body is a JSON array, not an object");
   BOOST_TEST(V1("\"s\"") == "body is a JSON string, not an object");
-  BOOST_TEST(V1("\"s\" junk") == "body is a JSON string, not an object");
   const std::string scalar = "body is a JSON scalar (number, boolean or null), not an object";
-  for (const char* b : {"0", "-0", "01", "1.5.3", "1e5", "true", "false", "null", "nullx", "42 {}"}) {
+  for (const char* b : {"0", "-0", "1e5", "true", "false", "null"}) {
     BOOST_TEST(V1(b) == scalar, b);
   }
-  // Tokens that do not lex are not JSON at all.
-  for (const char* b : {"\"s", "\"\\q\"", "-", "1.", "1e400", "tru", "}", "]", ",", ":", "x", "+1"}) {
+  // The whole text must be JSON before its kind counts.
+  for (const char* b : {"[", "[1,", " [}", "\"s\" junk", "01", "1.5.3", "nullx", "42 {}", "\"s", "\"\\q\"", "-",
+                        "1.", "1e400", "tru", "}", "]", ",", ":", "x", "+1"}) {
     BOOST_TEST(StartsWith(V1(b), kInvalid), b << ": " << V1(b));
   }
 }
@@ -308,17 +306,14 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(fields)
 
-BOOST_AUTO_TEST_CASE(duplicates_stop_the_scan_for_v1_and_v2) {
+BOOST_AUTO_TEST_CASE(duplicates_are_refused_for_v1_and_v2) {
   for (int v : {1, 2}) {
-    BOOST_TEST(CheckReceiptBody(v, R"({"kid":1,"kid":2})", Row()) == "body field \"kid\" appears twice");
-    BOOST_TEST(CheckReceiptBody(v, R"({"kid":1,"k\u0069d":2})", Row()) == "body field \"kid\" appears twice");
-    // The duplicate is seen at the key, before what follows is looked at.
-    BOOST_TEST(CheckReceiptBody(v, R"({"kid":1,"kid")", Row()) == "body field \"kid\" appears twice");
-    BOOST_TEST(CheckReceiptBody(v, R"({"kid":1,"kid":2,})", Row()) == "body field \"kid\" appears twice");
-    // Anything before it must be valid.
-    BOOST_TEST(StartsWith(CheckReceiptBody(v, R"({"a":x,"kid":1,"kid":2})", Row()), kInvalid));
-    BOOST_TEST(CheckReceiptBody(v, R"({"schema":{},"schema":[]})", Row()) ==
-               "body field \"schema\" appears twice");
+    for (const char* b : {R"({"kid":1,"kid":2})", R"({"kid":1,"k\u0069d":2})", R"({"schema":{},"schema":[]})",
+                          R"({"a":{"x":1,"y":2,"x":3}})", R"({"a":[{"b":1},{"b":1,"b":1}]})"}) {
+      const std::string e = CheckReceiptBody(v, b, Row());
+      BOOST_TEST(StartsWith(e, kInvalid), b << ": " << e);
+      BOOST_TEST(Contains(e, "duplicate key"), b << ": " << e);
+    }
   }
 }
 
@@ -373,8 +368,8 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(differential)
 
-// Deterministic mutations of seed bodies; the new scanner must give exactly
-// the reference's outcome (identical message, except that "not valid JSON"
+// Deterministic mutations of seed bodies; the check must give exactly the
+// reference's outcome (identical message, except that "not valid JSON"
 // messages need only agree on being one), and accept() must agree whenever
 // the scan reached a JSON verdict for the whole body.
 BOOST_AUTO_TEST_CASE(matches_reference_on_mutated_corpus) {
@@ -438,15 +433,16 @@ BOOST_AUTO_TEST_CASE(matches_reference_on_mutated_corpus) {
         BOOST_TEST(got == want, "v" << version << " " << Printable(b, 400));
       }
       if (version == 1) {
+        // The strict reader accepts a subset of what nlohmann accepts.
         if (got.empty()) {
           ++accepted;
           BOOST_TEST(nlohmann::json::accept(b), Printable(b, 400));
         } else if (StartsWith(got, kInvalid)) {
           ++invalid;
-          BOOST_TEST(!nlohmann::json::accept(b), Printable(b, 400));
         } else {
           ++other;
         }
+        if (!nlohmann::json::accept(b)) BOOST_TEST(StartsWith(got, kInvalid), Printable(b, 400));
       }
     }
   }

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Benchmark of provledger_report: one UTC day of a simulator ledger.
+
+  python3 bench/report_day.py [--receipts 5M] [--build build] [--workdir /tmp/provledger-bench-report]
+
+Loads `--receipts` receipts (seed 7, two regional ledgers, 200 tenants) spread over
+exactly one UTC day (the day before yesterday, --hours 24 ending at its midnight) with
+provledger_sim into a throwaway PostgreSQL (tests/support/pgtmp, loopback), then runs
+`provledger_report coverage` for that day under /usr/bin/time -v twice (the first run
+also warms PostgreSQL's cache; both are reported) and prints one JSON line: wall seconds,
+peak RSS (KiB), operations and tenants in the report. Targets (issue 12): < 30 s wall, and
+memory bounded by tenants x kinds plus the coverage window (not by the day's operations):
+compare the peak RSS of --receipts 1M and 5M. Not a test: figures go to bench/RESULTS.md.
+Every process it starts is stopped by pid; PostgreSQL's directory is removed at exit.
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+PGTMP = os.path.join(ROOT, "tests", "support", "pgtmp")
+
+
+def count(text):
+    m = re.fullmatch(r"(\d+)([kKmM]?)", text)
+    if not m:
+        raise argparse.ArgumentTypeError("a count such as 100000, 500k or 5M")
+    return int(m.group(1)) * {"": 1, "k": 1000, "K": 1000, "m": 10**6, "M": 10**6}[m.group(2)]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--receipts", type=count, default=5_000_000)
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--workdir", default="/tmp/provledger-bench-report")
+    args = ap.parse_args()
+    sim = os.path.join(args.build, "tools", "provledger_sim")
+    report = os.path.join(args.build, "src", "report", "provledger_report")
+    for exe in (sim, report):
+        if not os.access(exe, os.X_OK):
+            sys.exit(f"not built: {exe}")
+    shutil.rmtree(args.workdir, ignore_errors=True)
+    os.makedirs(args.workdir)
+    pgdir = os.path.join(args.workdir, "pg")
+    os.makedirs(pgdir)
+    out = subprocess.run([PGTMP, "start", pgdir], check=True, capture_output=True, text=True).stdout
+    port = int(re.search(r"PORT=(\d+)", out).group(1))
+    try:
+        dsn = lambda db: f"host=127.0.0.1 port={port} dbname={db} user=postgres"  # noqa: E731
+        for db in ("ledger_eu", "ledger_us", "traces"):
+            subprocess.run(["psql", "-X", "-q", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d",
+                            "postgres", "-c", f"CREATE DATABASE {db}"], check=True)
+        subprocess.run([sim, "init", "--ledger-dsn", dsn("ledger_eu"), "--ledger-dsn", dsn("ledger_us"),
+                        "--traces-dsn", dsn("traces")], check=True, capture_output=True)
+        day = datetime.datetime.now(datetime.timezone.utc).date() - datetime.timedelta(days=2)
+        end = int(datetime.datetime(day.year, day.month, day.day, tzinfo=datetime.timezone.utc).timestamp()) + 86400
+        load = subprocess.run([sim, "load", "--ledger", "eu-west=" + dsn("ledger_eu"), "--ledger",
+                               "us-east=" + dsn("ledger_us"), "--traces-dsn", dsn("traces"),
+                               "--receipts", str(args.receipts), "--hours", "24", "--end-ts", str(end),
+                               "--seed", "7", "--truncate"], check=True, capture_output=True, text=True)
+        loaded = json.loads(load.stdout.strip().splitlines()[-1])
+        config = os.path.join(args.workdir, "provledger.yml")
+        with open(config, "w") as f:
+            f.write("coverage: {window: 1h, grace: 2m}\nledgers:\n"
+                    f"  - {{name: eu, region: eu-west, dsn: \"{dsn('ledger_eu')}\", statement_timeout: 5m}}\n"
+                    f"  - {{name: us, region: us-east, dsn: \"{dsn('ledger_us')}\", statement_timeout: 5m}}\n"
+                    f"trace_stores:\n  - {{name: traces, kind: postgres, dsn: \"{dsn('traces')}\", statement_timeout: 5m}}\n")
+        runs = []
+        for i in range(2):
+            outdir = os.path.join(args.workdir, f"out{i}")
+            r = subprocess.run(["/usr/bin/time", "-v", report, "coverage", f"--config.file={config}",
+                                f"--date={day.isoformat()}", f"--output-dir={outdir}", "--progress=never"],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                sys.exit(f"provledger_report failed:\n{r.stderr}")
+            wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", r.stderr).group(1)
+            parts = [float(p) for p in wall.split(":")]
+            secs = parts[-1] + 60 * parts[-2] + (3600 * parts[-3] if len(parts) > 2 else 0)
+            rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1))
+            cpu = float(re.search(r"User time \(seconds\): (\S+)", r.stderr).group(1)) + \
+                float(re.search(r"System time \(seconds\): (\S+)", r.stderr).group(1))
+            rep = json.load(open(os.path.join(outdir, "coverage-" + day.isoformat().replace("-", "") + ".json")))
+            runs.append({"wall_s": round(secs, 2), "cpu_s": round(cpu, 2), "max_rss_kib": rss,
+                         "operations": rep["totals"]["operations"], "tenants": rep["totals"]["tenants"]})
+        print(json.dumps({"receipts": args.receipts, "spans": loaded.get("spans"), "date": day.isoformat(),
+                          "runs": runs}))
+    finally:
+        subprocess.run([PGTMP, "stop", pgdir], capture_output=True)
+        shutil.rmtree(args.workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,595 @@
+#include "migrate/runner.hh"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/load.hh"
+#include "core/utf8.hh"
+#include "pq/connection.hh"
+#include "pq/error.hh"
+
+namespace provledger::migrate {
+namespace {
+
+// A user-facing failure: message and exit code.
+struct Failure {
+  int code;
+  std::string msg;
+};
+
+std::string Json(std::string_view s) {
+  std::string out;
+  if (IsValidUtf8(s)) {
+    receipt::AppendJsonString(s, &out);
+  } else {
+    receipt::AppendJsonString(Printable(s, 256), &out);
+  }
+  return out;
+}
+
+class Migration {
+ public:
+  Migration(const Options& o, Io& io) : o_(o), io_(io) {
+    table_ = *QuoteTable(o.table);
+    archive_ = *QuoteTable(o.archive_table);
+    json_ = o.progress == ProgressMode::kJson || (o.progress == ProgressMode::kAuto && !io.terminal);
+    bar_ = o.progress == ProgressMode::kBar || (o.progress == ProgressMode::kAuto && io.terminal);
+  }
+
+  int Run() {
+    try {
+      Connect();
+      CheckTable();
+      switch (o_.command) {
+        case Command::kPlan: return Plan();
+        case Command::kApply: return Apply();
+        case Command::kVerify: return Verify();
+        case Command::kRollback: return Rollback();
+      }
+    } catch (const Failure& f) {
+      EndBar();
+      io_.err << "provledger_migrate: " << f.msg << "\n";
+      return f.code;
+    } catch (const pq::PqError& e) {
+      EndBar();
+      io_.err << "provledger_migrate: database error" << (e.sqlstate().empty() ? "" : " " + e.sqlstate())
+              << ": " << e.what() << "\n";
+      return kExitDatabase;
+    }
+    return kExitOk;
+  }
+
+ private:
+  // ---- setup and checks ----
+
+  void Connect() {
+    pq::ConnectOptions c;
+    if (!o_.config_path.empty()) {
+      config::Config cfg;
+      try {
+        cfg = config::LoadConfig(o_.config_path);
+      } catch (const config::ConfigError& e) {
+        throw Failure{kExitUsage, std::string(e.what())};
+      }
+      const config::Ledger* found = nullptr;
+      std::string names;
+      for (const auto& l : cfg.ledgers) {
+        if (l.name == o_.ledger) found = &l;
+        names += (names.empty() ? "" : ", ") + l.name;
+      }
+      if (found == nullptr) {
+        throw Failure{kExitUsage, "no ledger \"" + o_.ledger + "\" in " + o_.config_path +
+                                      (names.empty() ? " (it has no ledgers)" : " (it has: " + names + ")")};
+      }
+      try {
+        c = pq::OptionsFromConfig(found->conn);
+      } catch (const pq::PqError& e) {
+        throw Failure{kExitUsage, "ledger \"" + o_.ledger + "\": " + e.what()};
+      }
+      where_ = "ledger \"" + o_.ledger + "\"";
+    } else {
+      c.dsn = o_.dsn;
+      where_ = pq::RedactDsn(o_.dsn);
+    }
+    c.application_name = "provledger_migrate";
+    c.read_only = o_.command == Command::kPlan || o_.command == Command::kVerify;
+    c.statement_timeout_ms = o_.statement_timeout_ms;
+    c.lock_timeout_ms = o_.lock_timeout_ms;
+    c.prepare = false;
+    try {
+      conn_.emplace(c);
+    } catch (const pq::PqError& e) {
+      throw Failure{kExitDatabase, "cannot connect to " + where_ + ": " + e.what()};
+    }
+    db().Exec("SET client_min_messages = warning");   // no NOTICEs ("already exists, skipping") on stderr
+  }
+
+  pq::Connection& db() { return *conn_; }
+
+  void CheckTable() {
+    auto r = db().Exec("SELECT to_regclass($1)::text, current_database(), current_user", {table_});
+    database_ = std::string(r.text(0, 1));
+    user_ = std::string(r.text(0, 2));
+    if (r.is_null(0, 0)) {
+      throw Failure{kExitDatabase, "table " + o_.table + " does not exist in database \"" + database_ + "\" (" +
+                                       where_ + "; --table names it)"};
+    }
+    const bool write = o_.command == Command::kApply || o_.command == Command::kRollback;
+    r = db().Exec("SELECT has_table_privilege($1, 'SELECT'), has_table_privilege($1, 'UPDATE')", {table_});
+    if (r.text(0, 0) != "t" || (write && r.text(0, 1) != "t")) {
+      throw Failure{kExitDatabase, "role \"" + user_ + "\" may not " + (write ? "SELECT and UPDATE" : "SELECT") +
+                                       " table " + o_.table + " in database \"" + database_ + "\" (GRANT " +
+                                       (write ? "SELECT, UPDATE" : "SELECT") + " ON " + o_.table + " TO " + user_ +
+                                       ")"};
+    }
+    r = db().Exec(
+        "SELECT string_agg(c, ', ') FROM unnest(ARRAY['receipt_id','tenant_id','op_id','region','policy_version',"
+        "'kid','version','body','content_hash','created_at']) c WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a "
+        "WHERE a.attrelid = $1::regclass AND a.attname = c AND NOT a.attisdropped)",
+        {table_});
+    if (!r.is_null(0, 0)) {
+      throw Failure{kExitDatabase, "table " + o_.table + " lacks column(s) " + std::string(r.text(0, 0)) +
+                                       " (config/schema/ledger.sql is the expected layout)"};
+    }
+    r = db().Exec("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1::regclass "
+                  "AND attname = 'body'",
+                  {table_});
+    body_type_ = std::string(r.text(0, 0));
+    if (body_type_ != "jsonb" && body_type_ != "json" && body_type_ != "text") {
+      throw Failure{kExitDatabase, "column body of " + o_.table + " is " + body_type_ + "; jsonb, json or text expected"};
+    }
+    r = db().Exec("SELECT to_regclass($1) IS NOT NULL", {archive_});
+    archive_exists_ = r.text(0, 0) == "t";
+  }
+
+  void Lock() {
+    const std::string key = "provledger_migrate " + o_.table;
+    auto r = db().Exec("SELECT pg_try_advisory_lock(hashtext($1))", {key});
+    if (r.text(0, 0) == "t") return;
+    r = db().Exec("SELECT string_agg(l.pid::text || coalesce(' (' || a.application_name || ')', ''), ', ') "
+                  "FROM pg_locks l LEFT JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' "
+                  "AND l.granted AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = "
+                  "hashtext($1)::bigint",
+                  {key});
+    throw Failure{kExitDatabase, "another provledger_migrate apply or rollback is running on " + o_.table +
+                                     " in database \"" + database_ + "\" (advisory lock held by backend " +
+                                     (r.is_null(0, 0) ? std::string("?") : std::string(r.text(0, 0))) +
+                                     "); wait for it or stop it"};
+  }
+
+  void CreateArchive() {
+    const std::string sql =
+        "CREATE TABLE IF NOT EXISTS " + archive_ +
+        " (receipt_id text PRIMARY KEY, version smallint NOT NULL, body " + body_type_ +
+        " NOT NULL, content_hash text NOT NULL, region text, policy_version text, kid text, "
+        "new_content_hash text NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())";
+    try {
+      db().Exec(sql);
+      db().Exec("CREATE TABLE IF NOT EXISTS provledger_migrate_state (table_name text PRIMARY KEY, "
+                "cursor text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())");
+    } catch (const pq::PqError& e) {
+      if (e.sqlstate() == "42501") {
+        throw Failure{kExitDatabase, "role \"" + user_ + "\" may not create the archive table " + o_.archive_table +
+                                         " in database \"" + database_ + "\" (GRANT CREATE ON SCHEMA, or create it "
+                                         "beforehand): " + e.what()};
+      }
+      throw;
+    }
+    archive_exists_ = true;
+  }
+
+  // ---- progress ----
+
+  void Report(const Progress& p, bool final) {
+    const std::int64_t now = io_.now_us();
+    if (!final && now - last_report_us_ < (bar_ ? 200000 : 1000000)) return;
+    last_report_us_ = now;
+    if (bar_) {
+      io_.err << ProgressBar(p) << std::flush;
+      bar_shown_ = true;
+    } else if (json_) {
+      io_.out << ProgressJson(p) << "\n" << std::flush;
+    }
+  }
+  void EndBar() {
+    if (bar_shown_) io_.err << "\n";
+    bar_shown_ = false;
+  }
+
+  // One result line: JSON (non-terminal) or text.
+  void Line(const std::string& json, const std::string& text) {
+    if (json_) {
+      io_.out << json << "\n";
+    } else {
+      io_.out << text << "\n";
+    }
+  }
+
+  std::int64_t Count(const std::string& where) {
+    return db().Exec("SELECT count(*) FROM " + table_ + " WHERE " + where).int64(0, 0);
+  }
+
+  // ---- v1 rows ----
+
+  std::string SelectV1(bool lock) const {
+    return "SELECT receipt_id, tenant_id, op_id, coalesce(region, ''), coalesce(policy_version, ''), "
+           "coalesce(kid, ''), body::text, content_hash, (extract(epoch FROM created_at) * 1000000)::bigint, "
+           "created_at < now() - make_interval(secs => $3::bigint / 1000.0) FROM " + table_ +
+           " WHERE version = 1 AND receipt_id > $1 ORDER BY receipt_id LIMIT $2" + (lock ? " FOR UPDATE" : "");
+  }
+
+  static V1Row ReadRow(const pq::Result& r, int i) {
+    V1Row row;
+    row.receipt_id = r.text(i, 0);
+    row.tenant_id = r.text(i, 1);
+    row.op_id = r.text(i, 2);
+    row.region = r.text(i, 3);
+    row.policy_version = r.text(i, 4);
+    row.kid = r.text(i, 5);
+    row.body = r.text(i, 6);
+    row.content_hash = r.text(i, 7);
+    row.created_us = r.int64(i, 8);
+    return row;
+  }
+
+  void Unconvertible(const V1Row& row, receipt::Error code, const std::string& why) {
+    Line("{\"event\":\"unconvertible\",\"receipt_id\":" + Json(row.receipt_id) + ",\"code\":\"" +
+             receipt::ErrorName(code) + "\",\"reason\":" + Json(why) + "}",
+         "cannot convert " + Printable(row.receipt_id, 128) + ": " + why);
+  }
+
+  int Plan() {
+    Progress p{"plan", 0, 0, 0, Count("version = 1"), 0};
+    const std::int64_t t0 = io_.now_us();
+    std::int64_t young = 0;
+    std::string cursor;
+    for (;;) {
+      auto r = db().Exec(SelectV1(false), {cursor, o_.batch_size, o_.min_age_ms});
+      if (r.rows() == 0) break;
+      for (int i = 0; i < r.rows(); ++i) {
+        const V1Row row = ReadRow(r, i);
+        auto c = ConvertRow(row);
+        ++p.scanned;
+        if (r.text(i, 9) != "t") ++young;
+        if (c) {
+          ++p.converted;
+        } else {
+          ++p.skipped;
+          if (bar_shown_) EndBar();
+          Unconvertible(row, c.code(), c.error());
+        }
+      }
+      cursor = std::string(r.text(r.rows() - 1, 0));
+      p.elapsed_us = io_.now_us() - t0;
+      Report(p, false);
+      if (Stopped()) return Interrupted(p);
+    }
+    p.elapsed_us = io_.now_us() - t0;
+    Report(p, true);
+    EndBar();
+    Line("{\"event\":\"plan\",\"table\":" + Json(o_.table) + ",\"v1_rows\":" + std::to_string(p.scanned) +
+             ",\"convertible\":" + std::to_string(p.converted) + ",\"unconvertible\":" + std::to_string(p.skipped) +
+             ",\"younger_than_min_age\":" + std::to_string(young) + "}",
+         "plan: " + std::to_string(p.scanned) + " v1 rows in " + o_.table + " (database \"" + database_ + "\"): " +
+             std::to_string(p.converted) + " convert cleanly, " + std::to_string(p.skipped) +
+             " cannot (listed above); " + std::to_string(young) +
+             " are younger than --min-age and wait for a later apply. Nothing was written.");
+    return kExitOk;
+  }
+
+  bool Stopped() const { return io_.stop != nullptr && io_.stop->load(); }
+
+  int Interrupted(const Progress& p) {
+    EndBar();
+    Line("{\"event\":\"interrupted\",\"phase\":\"" + p.phase + "\",\"scanned\":" + std::to_string(p.scanned) +
+             ",\"converted\":" + std::to_string(p.converted) + "}",
+         std::string("interrupted after ") + std::to_string(p.scanned) + " rows; every finished batch is committed" +
+             (p.phase == "apply" || p.phase == "rollback" ? "; run " + p.phase + " again to continue" : ""));
+    return kExitInterrupted;
+  }
+
+  // Runs `batch` in a transaction; retries lock/statement timeouts,
+  // serialization failures and deadlocks.
+  template <class F>
+  void Transaction(F&& batch) {
+    for (std::int64_t attempt = 0;; ++attempt) {
+      try {
+        db().Exec("BEGIN");
+        batch();
+        db().Exec("COMMIT");
+        return;
+      } catch (const pq::PqError& e) {
+        if (db().ok()) {
+          try {
+            db().Exec("ROLLBACK");
+          } catch (const pq::PqError&) {
+          }
+        }
+        const bool retry = e.kind() == ErrorKind::kTimeout || e.sqlstate() == "40001" || e.sqlstate() == "40P01";
+        if (!retry || attempt >= o_.retries) {
+          if (retry) {
+            throw Failure{kExitDatabase, "a batch failed " + std::to_string(attempt + 1) +
+                                             " times on a lock or statement timeout (" + e.what() +
+                                             "); raise --lock-timeout / --statement-timeout or lower --batch-size; "
+                                             "run again to continue"};
+          }
+          throw;
+        }
+        ++retries_;
+        io_.sleep_us(200000 * (attempt + 1));
+      }
+    }
+  }
+
+  int Apply() {
+    Lock();
+    CreateArchive();
+    Progress p{"apply", 0, 0, 0, Count("version = 1"), 0};
+    std::string cursor;
+    {
+      auto r = db().Exec("SELECT cursor FROM provledger_migrate_state WHERE table_name = $1", {o_.table});
+      if (r.rows() == 1) cursor = std::string(r.text(0, 0));
+    }
+    const bool resumed = !cursor.empty();
+    if (resumed) {
+      p.total = db().Exec("SELECT count(*) FROM " + table_ + " WHERE version = 1 AND receipt_id > $1", {cursor})
+                    .int64(0, 0);
+    }
+    const std::string insert_archive =
+        "INSERT INTO " + archive_ +
+        " (receipt_id, version, body, content_hash, region, policy_version, kid, new_content_hash) "
+        "SELECT r.receipt_id, r.version, r.body, r.content_hash, r.region, r.policy_version, r.kid, u.h FROM " +
+        table_ + " r JOIN jsonb_to_recordset($1::jsonb) AS u(id text, b text, h text) ON r.receipt_id = u.id "
+        "ON CONFLICT (receipt_id) DO NOTHING";
+    const std::string update =
+        "UPDATE " + table_ + " r SET version = 2, body = u.b::" + body_type_ +
+        ", content_hash = u.h, region = u.region, policy_version = u.policy_version, kid = u.kid "
+        "FROM jsonb_to_recordset($1::jsonb) AS u(id text, b text, h text, region text, policy_version text, "
+        "kid text) WHERE r.receipt_id = u.id AND r.version = 1";
+    const std::string save_cursor =
+        "INSERT INTO provledger_migrate_state (table_name, cursor) VALUES ($1, $2) ON CONFLICT (table_name) "
+        "DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()";
+    const std::int64_t t0 = io_.now_us();
+    std::int64_t young = 0, unconvertible = 0;
+    for (;;) {
+      std::int64_t rows = 0, conv = 0, skip = 0, yng = 0;
+      std::string last;
+      Transaction([&] {
+        rows = conv = skip = yng = 0;
+        // The batch's rows come from a JSON parameter the planner knows
+        // nothing about: without this it may hash-join it against a scan
+        // of the whole table, per batch. Each batch row is one primary key
+        // lookup.
+        db().Exec("SET LOCAL enable_hashjoin = off");
+        db().Exec("SET LOCAL enable_mergejoin = off");
+        auto r = db().Exec(SelectV1(true), {cursor, o_.batch_size, o_.min_age_ms});
+        rows = r.rows();
+        if (rows == 0) return;
+        std::string param = "[";
+        for (int i = 0; i < r.rows(); ++i) {
+          const V1Row row = ReadRow(r, i);
+          if (r.text(i, 9) != "t") {
+            ++yng;
+            continue;
+          }
+          auto c = ConvertRow(row);
+          if (!c) {
+            ++skip;
+            if (bar_shown_) EndBar();
+            Unconvertible(row, c.code(), c.error());
+            continue;
+          }
+          const auto model = receipt::ReadV2(c.value().body);   // the columns the conversion filled
+          if (conv > 0) param += ',';
+          param += "{\"id\":" + Json(row.receipt_id) + ",\"b\":" + Json(c.value().body) +
+                   ",\"h\":" + Json(c.value().hash) + ",\"region\":" + Json(model.value().region) +
+                   ",\"policy_version\":" + Json(model.value().policy_version) +
+                   ",\"kid\":" + Json(model.value().kid) + "}";
+          ++conv;
+        }
+        param += "]";
+        last = std::string(r.text(r.rows() - 1, 0));
+        if (conv > 0) {
+          db().Exec(insert_archive, {param});
+          db().Exec(update, {param});
+        }
+        db().Exec(save_cursor, {o_.table, last});
+      });
+      if (rows == 0) break;
+      cursor = last;
+      p.scanned += rows;
+      p.converted += conv;
+      p.skipped += skip + yng;
+      young += yng;
+      unconvertible += skip;
+      p.elapsed_us = io_.now_us() - t0;
+      Report(p, false);
+      if (Stopped()) return Interrupted(p);
+      const std::int64_t wait = ThrottleSleepUs(p.converted, o_.rows_per_second, io_.now_us() - t0);
+      if (wait > 0) io_.sleep_us(wait);
+    }
+    db().Exec("DELETE FROM provledger_migrate_state WHERE table_name = $1", {o_.table});
+    p.elapsed_us = io_.now_us() - t0;
+    Report(p, true);
+    EndBar();
+    const std::int64_t remaining = Count("version = 1");
+    const double secs = static_cast<double>(p.elapsed_us) / 1e6;
+    const double rate = secs > 0 ? static_cast<double>(p.converted) / secs : 0;
+    char rate_text[32];
+    std::snprintf(rate_text, sizeof rate_text, "%.0f", rate);
+    char secs_text[32];
+    std::snprintf(secs_text, sizeof secs_text, "%.3f", secs);
+    Line("{\"event\":\"apply\",\"table\":" + Json(o_.table) + ",\"resumed\":" + (resumed ? "true" : "false") +
+             ",\"scanned\":" + std::to_string(p.scanned) + ",\"converted\":" + std::to_string(p.converted) +
+             ",\"unconvertible\":" + std::to_string(unconvertible) + ",\"younger_than_min_age\":" +
+             std::to_string(young) + ",\"v1_remaining\":" + std::to_string(remaining) + ",\"retries\":" +
+             std::to_string(retries_) + ",\"elapsed_s\":" + secs_text + ",\"converted_per_s\":" + rate_text + "}",
+         "apply: converted " + std::to_string(p.converted) + " of " + std::to_string(p.scanned) + " v1 rows in " +
+             o_.table + (resumed ? " (resumed)" : "") + " in " + secs_text + " s (" + rate_text + " rows/s); " +
+             std::to_string(unconvertible) + " cannot convert (listed above), " + std::to_string(young) +
+             " younger than --min-age; " + std::to_string(remaining) + " v1 rows remain. Originals are in " +
+             o_.archive_table + ".");
+    return kExitOk;
+  }
+
+  int Verify() {
+    Progress p{"verify", 0, 0, 0, Count("true"), 0};
+    const std::int64_t t0 = io_.now_us();
+    std::int64_t v1 = 0, v2 = 0, archived = 0, problems = 0;
+    auto problem = [&](std::string_view id, const std::string& why) {
+      ++problems;
+      if (problems > 100) return;
+      if (bar_shown_) EndBar();
+      Line("{\"event\":\"problem\",\"receipt_id\":" + Json(id) + ",\"problem\":" + Json(why) + "}",
+           "problem " + Printable(id, 128) + ": " + why);
+    };
+    const std::string archive_cols =
+        archive_exists_ ? "a.receipt_id IS NOT NULL, a.body::text, a.content_hash, coalesce(a.region, ''), "
+                          "coalesce(a.policy_version, ''), coalesce(a.kid, ''), a.new_content_hash"
+                        : "false, NULL, NULL, NULL, NULL, NULL, NULL";
+    const std::string join = archive_exists_ ? " LEFT JOIN " + archive_ + " a USING (receipt_id)" : "";
+    const std::string sql =
+        "SELECT r.receipt_id, r.tenant_id, r.op_id, coalesce(r.region, ''), coalesce(r.policy_version, ''), "
+        "coalesce(r.kid, ''), r.version, r.body::text, r.content_hash, "
+        "(extract(epoch FROM r.created_at) * 1000000)::bigint, " + archive_cols + " FROM " + table_ + " r" + join +
+        " WHERE r.receipt_id > $1 ORDER BY r.receipt_id LIMIT $2";
+    std::string cursor;
+    for (;;) {
+      auto r = db().Exec(sql, {cursor, o_.batch_size});
+      if (r.rows() == 0) break;
+      for (int i = 0; i < r.rows(); ++i) {
+        const std::string_view id = r.text(i, 0);
+        const receipt::Columns cols{id, r.text(i, 1), r.text(i, 2), r.text(i, 3), r.text(i, 4), r.text(i, 5),
+                                    r.int64(i, 9), r.text(i, 8)};
+        const std::string_view version = r.text(i, 6), body = r.text(i, 7), hash = r.text(i, 8);
+        ++p.scanned;
+        if (version == "1") {
+          ++v1;
+          if (r.text(i, 10) == "t") problem(id, "row is v1 but has an archived original (half-done rollback?)");
+          continue;
+        }
+        ++v2;
+        const auto check = receipt::CheckBody(2, body, cols);
+        if (check.first != receipt::Error::kNone) {
+          problem(id, "v2 row does not pass the v2 contract: " + check.second);
+          continue;
+        }
+        if (r.text(i, 10) != "t") continue;   // native v2: its hash is the writer's business
+        ++archived;
+        const auto h = receipt::ContentHash(body);
+        if (!h.ok() || h.value() != hash) {
+          problem(id, "content_hash is not the SHA-256 of the body's canonical form");
+          continue;
+        }
+        if (hash != r.text(i, 16)) {
+          problem(id, "content_hash differs from the one the migration wrote (changed since?)");
+          continue;
+        }
+        // The archived original converts to exactly this body.
+        const std::string a_region(r.text(i, 13)), a_policy(r.text(i, 14)), a_kid(r.text(i, 15));
+        const receipt::Columns orig{id, cols.tenant_id, cols.op_id, a_region, a_policy, a_kid, cols.created_us,
+                                    r.text(i, 12)};
+        const auto again = receipt::ConvertV1(r.text(i, 11), orig);
+        if (!again.ok() || receipt::Sha256Hex(again.value()) != hash) {
+          problem(id, "the archived original does not convert to this row's body" +
+                          (again.ok() ? std::string() : ": " + again.error()));
+        }
+      }
+      cursor = std::string(r.text(r.rows() - 1, 0));
+      p.converted = archived;
+      p.elapsed_us = io_.now_us() - t0;
+      Report(p, false);
+      if (Stopped()) return Interrupted(p);
+    }
+    std::int64_t orphans = 0, archive_rows = 0;
+    if (archive_exists_) {
+      orphans = db().Exec("SELECT count(*) FROM " + archive_ + " a WHERE NOT EXISTS (SELECT 1 FROM " + table_ +
+                          " r WHERE r.receipt_id = a.receipt_id)").int64(0, 0);
+      archive_rows = db().Exec("SELECT count(*) FROM " + archive_).int64(0, 0);
+      if (orphans > 0) problem("", std::to_string(orphans) + " archived originals have no receipt row");
+    }
+    if (v1 + v2 != p.scanned) problem("", "row counts do not add up");
+    p.elapsed_us = io_.now_us() - t0;
+    Report(p, true);
+    EndBar();
+    Line("{\"event\":\"verify\",\"table\":" + Json(o_.table) + ",\"rows\":" + std::to_string(p.scanned) +
+             ",\"v1\":" + std::to_string(v1) + ",\"v2\":" + std::to_string(v2) + ",\"migrated\":" +
+             std::to_string(archived) + ",\"archive_rows\":" + std::to_string(archive_rows) + ",\"problems\":" +
+             std::to_string(problems) + "}",
+         "verify: " + std::to_string(p.scanned) + " rows in " + o_.table + ": " + std::to_string(v1) + " v1, " +
+             std::to_string(v2) + " v2 (" + std::to_string(archived) + " migrated, each re-converted from its "
+             "archived original; " + std::to_string(archive_rows) + " archive rows); " + std::to_string(problems) +
+             " problems");
+    return problems == 0 ? kExitOk : kExitProblems;
+  }
+
+  int Rollback() {
+    if (!archive_exists_) {
+      Line("{\"event\":\"rollback\",\"restored\":0,\"kept\":0}",
+           "rollback: no archive table " + o_.archive_table + ": nothing to restore");
+      return kExitOk;
+    }
+    Lock();
+    Progress p{"rollback", 0, 0, 0, db().Exec("SELECT count(*) FROM " + archive_).int64(0, 0), 0};
+    const std::string sql =
+        "WITH a AS (SELECT * FROM " + archive_ + " WHERE receipt_id > $1 ORDER BY receipt_id LIMIT $2 FOR UPDATE), "
+        "u AS (UPDATE " + table_ + " r SET version = a.version, body = a.body, content_hash = a.content_hash, "
+        "region = a.region, policy_version = a.policy_version, kid = a.kid FROM a WHERE r.receipt_id = a.receipt_id "
+        "AND r.version = 2 AND r.content_hash = a.new_content_hash RETURNING r.receipt_id), "
+        "d AS (DELETE FROM " + archive_ + " x WHERE x.receipt_id IN (SELECT receipt_id FROM u) RETURNING 1) "
+        "SELECT (SELECT max(receipt_id) FROM a), (SELECT count(*) FROM a), (SELECT count(*) FROM u), "
+        "(SELECT count(*) FROM d)";
+    const std::int64_t t0 = io_.now_us();
+    std::string cursor;
+    for (;;) {
+      std::int64_t rows = 0, restored = 0;
+      std::string last;
+      Transaction([&] {
+        auto r = db().Exec(sql, {cursor, o_.batch_size});
+        rows = r.int64(0, 1);
+        restored = r.int64(0, 2);
+        if (rows > 0) last = std::string(r.text(0, 0));
+        db().Exec("DELETE FROM provledger_migrate_state WHERE table_name = $1", {o_.table});
+      });
+      if (rows == 0) break;
+      cursor = last;
+      p.scanned += rows;
+      p.converted += restored;
+      p.skipped += rows - restored;
+      p.elapsed_us = io_.now_us() - t0;
+      Report(p, false);
+      if (Stopped()) return Interrupted(p);
+      const std::int64_t wait = ThrottleSleepUs(p.converted, o_.rows_per_second, io_.now_us() - t0);
+      if (wait > 0) io_.sleep_us(wait);
+    }
+    p.elapsed_us = io_.now_us() - t0;
+    Report(p, true);
+    EndBar();
+    Line("{\"event\":\"rollback\",\"table\":" + Json(o_.table) + ",\"restored\":" + std::to_string(p.converted) +
+             ",\"kept\":" + std::to_string(p.skipped) + "}",
+         "rollback: restored " + std::to_string(p.converted) + " v1 originals into " + o_.table + "; " +
+             std::to_string(p.skipped) + " kept in " + o_.archive_table +
+             " because their row changed since the migration");
+    return kExitOk;
+  }
+
+  const Options& o_;
+  Io& io_;
+  std::optional<pq::Connection> conn_;
+  std::string table_, archive_, where_, database_, user_, body_type_;
+  bool archive_exists_ = false;
+  bool json_ = false, bar_ = false, bar_shown_ = false;
+  std::int64_t last_report_us_ = INT64_MIN / 2;
+  std::int64_t retries_ = 0;
+};
+
+}  // namespace
+
+int Run(const Options& options, Io& io) {
+  Migration m(options, io);
+  return m.Run();
+}
+
+}  // namespace provledger::migrate
