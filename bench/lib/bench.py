@@ -28,7 +28,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -70,9 +69,10 @@ def size_label(n):
 
 
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    # A free 127.0.0.1 port outside the kernel's ephemeral range (pgtmp's rule:
+    # outgoing connections cannot take it between this choice and the bind).
+    out = subprocess.run([PGTMP, "port"], check=True, capture_output=True, text=True)
+    return int(out.stdout.strip())
 
 
 # ---------------------------------------------------------------- processes

@@ -245,6 +245,7 @@ void Engine::RecordPoll(const PollReport& report) {
     h.last_error = report.error;
   }
   h.rows_read += report.rows_read;
+  for (const auto& [query, unindexed] : report.plans_unindexed) h.plan_unindexed[query] = unindexed;
   for (int k = 0; k < kErrorKinds; ++k) h.errors[k] += report.errors[k];
   const auto& b = options_.poll_duration_buckets;
   const auto it = std::lower_bound(b.begin(), b.end(), report.duration_seconds);
@@ -258,6 +259,7 @@ void Engine::RecordDelivered(const PollReport& report) {
   if (src < 0) return;
   auto& h = health_[static_cast<std::size_t>(src)];
   h.rows_read += report.rows_read;
+  for (const auto& [query, unindexed] : report.plans_unindexed) h.plan_unindexed[query] = unindexed;
   const int decode = static_cast<int>(ErrorKind::kDecode);
   h.errors[decode] += report.errors[decode];
 }

@@ -41,6 +41,9 @@ struct SourceHealth {
   std::uint64_t rows_read = 0;
   std::uint64_t errors[kErrorKinds] = {0, 0, 0, 0};
   HistogramData poll_duration;             // buckets: Snapshot::poll_duration_buckets
+  // Stream query -> its keyset cannot use an index (last plan check; absent
+  // until the query was checked).
+  std::map<std::string, bool> plan_unindexed;
 };
 
 struct Snapshot {

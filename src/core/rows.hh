@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace provledger {
@@ -101,6 +102,10 @@ struct PollReport {
   std::uint64_t errors[kErrorKinds] = {0, 0, 0, 0};
   Micros finished_at = 0;          // exporter wall clock, epoch µs
   std::string error;               // last error text when !success (never holds a password)
+  // Stream queries whose plan was checked during this poll (at connect, see
+  // source/plan_check.hh): query name -> true when no index on its keyset
+  // can serve it. Kept whether or not the poll succeeded.
+  std::vector<std::pair<std::string, bool>> plans_unindexed;
 };
 
 }  // namespace provledger

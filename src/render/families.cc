@@ -229,7 +229,11 @@ std::vector<prometheus::MetricFamily> RenderFamilies(const compute::Snapshot& s,
     auto errors = Family(kPollErrors);
     auto last_success = Family(kLastPollSuccess);
     auto rows = Family(kRowsRead);
+    auto unindexed = Family(kQueryPlanUnindexed);
     for (const auto& src : s.sources) {
+      for (const auto& [query, bad] : src.plan_unindexed) {
+        unindexed.metric.push_back(Gauge({L("source", src.name), L("query", query)}, bad ? 1 : 0));
+      }
       up.metric.push_back(Gauge({L("source", src.name)}, src.up ? 1 : 0));
       duration.metric.push_back(
           Histogram({L("source", src.name)}, s.poll_duration_buckets, src.poll_duration));
@@ -248,6 +252,7 @@ std::vector<prometheus::MetricFamily> RenderFamilies(const compute::Snapshot& s,
     Add(out, std::move(errors));
     Add(out, std::move(last_success));
     Add(out, std::move(rows));
+    Add(out, std::move(unindexed));
   }
   {
     auto f = Family(kTenants);

@@ -80,6 +80,11 @@ inline constexpr MetricDef kLastPollSuccess{
 inline constexpr MetricDef kRowsRead{
     "provledger_exporter_rows_read_total", MetricType::Counter,
     "Rows read from the source since the exporter started; count, from the last poll."};
+inline constexpr MetricDef kQueryPlanUnindexed{
+    "provledger_exporter_query_plan_unindexed", MetricType::Gauge,
+    "1 if the source's stream query (query: receipts, anchored, spans) cannot use an index on "
+    "its keyset columns, so every poll reads the whole table; 0 if it can; from EXPLAIN at the "
+    "last poll that connected; absent until checked."};
 inline constexpr MetricDef kTenants{
     "provledger_exporter_tenants", MetricType::Gauge,
     "Distinct tenants admitted (after allow/deny patterns, shard and cap); count, from the "
@@ -125,10 +130,10 @@ inline constexpr MetricDef kProcessStart{
     "Start time of the process since the Unix epoch in seconds."};
 
 // Every metric, in exposition order.
-inline constexpr std::array<const MetricDef*, 24> kMetrics = {
+inline constexpr std::array<const MetricDef*, 25> kMetrics = {
     &kCoveragePct,   &kDivergenceCount, &kOpsSettled,     &kAnchorLatency, &kQueueDepth,
     &kProofsLastTs,  &kFlagRampPct,     &kSourceUp,       &kPollDuration,  &kPollErrors,
-    &kLastPollSuccess, &kRowsRead,      &kTenants,        &kTenantsDropped, &kStateWriteErrors, &kPendingOps,
+    &kLastPollSuccess, &kRowsRead,      &kQueryPlanUnindexed, &kTenants, &kTenantsDropped, &kStateWriteErrors, &kPendingOps,
     &kWindowEnd,     &kBuildInfo,       &kProcessCpu,     &kProcessResident, &kProcessVirtual,
     &kProcessOpenFds, &kProcessMaxFds,  &kProcessStart,
 };

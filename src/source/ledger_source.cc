@@ -35,6 +35,12 @@ PollResult LedgerSource::Poll() {
     const auto& q = cfg_.queries;
 
     const Micros now_us = detail::QueryClock(c, Or(q.clock, kDefaultClockQuery));
+    if (session_.TakeNewConnection()) {
+      detail::CheckPlans(c, session_, log_, now_us, cfg_.batch_size,
+                         {{"receipts", Or(q.receipts, kDefaultReceiptsQuery)},
+                          {"anchored", Or(q.anchored, kDefaultAnchoredQuery)}},
+                         report);
+    }
     const Micros horizon = now_us - cfg_.out_of_order_ms * 1000;
     const Micros receipts_horizon = std::min(horizon, read_limit_);
     const Micros anchored_horizon = std::min(horizon, anchored_read_limit_);

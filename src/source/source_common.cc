@@ -47,6 +47,7 @@ pq::Connection& PgSession::Get() {
       cancel_ = std::move(cancel);
     }
     c_ = std::move(c);
+    new_connection_ = true;
   }
   ThrowIfStopped();   // a stop requested while connecting found no statement to cancel
   return *c_;
@@ -104,6 +105,29 @@ pq::Result ExecNamed(pq::Connection& c, std::string_view what, std::string_view 
     return c.ExecPrepared(sql, params);
   } catch (const pq::PqError& e) {
     RethrowNamed(what, e);
+  }
+}
+
+void CheckPlans(pq::Connection& c, const PgSession& session, const SourceLog& log, Micros now_us,
+                std::int64_t limit, std::initializer_list<std::pair<std::string_view, std::string_view>> queries,
+                PollReport& report) {
+  for (const auto& [query, sql] : queries) {
+    session.ThrowIfStopped();
+    try {
+      const PlanFinding f = CheckStreamPlan(c, query, sql, now_us, limit);
+      report.plans_unindexed.emplace_back(f.query, f.unindexed);
+      if (f.unindexed) {
+        log.Log(LogLevel::kWarn,
+                "stream query cannot use an index on its keyset columns: every poll reads the whole table",
+                {{"query", f.query}, {"plan", f.plan}, {"index", f.advice}});
+      } else {
+        log.Log(LogLevel::kDebug, "stream query plan uses an index", {{"query", f.query}, {"plan", f.plan}});
+      }
+    } catch (const pq::PqError& e) {
+      if (!c.ok() || session.stop_requested()) throw;
+      log.Log(LogLevel::kWarn, "could not check the stream query's plan",
+              {{"query", std::string(query)}, {"error", e.what()}});
+    }
   }
 }
 

@@ -9,8 +9,10 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "config/config.hh"
 #include "core/rows.hh"
@@ -18,6 +20,7 @@
 #include "decode/utf8.hh"
 #include "pq/connection.hh"
 #include "source/options.hh"
+#include "source/plan_check.hh"
 #include "source/source.hh"
 
 namespace provledger::source::detail {
@@ -55,6 +58,9 @@ class PgSession {
   // Drops the connection if `e` says it is unusable (or always for kConnect).
   void OnError(const pq::PqError& e);
   void Close();
+  // True once after each new connection (then false until the next one):
+  // the source checks its stream queries' plans then (CheckPlans).
+  bool TakeNewConnection() { return std::exchange(new_connection_, false); }
 
   // Thread-safe: sets the stop flag and cancels the running statement.
   void RequestStop();
@@ -70,6 +76,7 @@ class PgSession {
   config::Connection conn_;
   SourceLog* log_;
   std::unique_ptr<pq::Connection> c_;
+  bool new_connection_ = false;
   std::atomic<bool> stop_{false};
   mutable std::mutex cancel_mu_;   // guards cancel_ (RequestStop vs (re)connect/close)
   pq::CancelHandle cancel_;
@@ -79,6 +86,21 @@ class PgSession {
 // PostgreSQL timestamps cannot hold kMinMicros (~73000 years before the
 // epoch), so a cursor below this is sent as (kQueryMinMicros, "").
 inline constexpr Micros kQueryMinMicros = -62135596800LL * 1000000;
+
+// Where the database is asked to read from for `cursor`. A cursor with an
+// empty id is a start position (the replay start E - window - grace, or a
+// cold start), not a row's: it is rounded down to a whole second, so a query
+// over a coarser timestamp column (epoch milliseconds or seconds) that divides
+// $1 down returns no row "before the cursor". ReadStream skips the rows
+// between that second and the cursor, so the rows delivered are exactly those
+// after the cursor. A row's cursor (non-empty id) is used as is.
+inline StreamCursor StartPosition(const StreamCursor& cursor) {
+  constexpr Micros kSecond = 1000000;
+  if (!cursor.id.empty() || cursor.ts <= kQueryMinMicros) return cursor;
+  Micros r = cursor.ts % kSecond;
+  if (r < 0) r += kSecond;
+  return {cursor.ts - r, std::string()};
+}
 
 // One keyset stream read: the query, its result shape and its bounds.
 struct StreamSpec {
@@ -111,20 +133,23 @@ inline Micros CompleteUpto(const StreamRead& r, const StreamCursor& cursor, Micr
 // s.horizon in pages of s.batch rows until a page comes back short, or until
 // s.max_rows rows were read (the last page is shortened to end exactly
 // there; the read then reports exhausted=false even if nothing is left).
-// Calls on_row(result, row) for every row. The cursor moves to the (ts, id)
-// of every row whose ts column is a bigint (also rows that fail to decode, so
-// a bad row is not read again). Guards against override queries that break
+// Calls on_row(result, row) for every row after the cursor (see
+// StartPosition: rows between a start position's whole second and the
+// cursor are fetched, counted in StreamRead::rows, but skipped; max_rows
+// counts the rows handed to on_row). The cursor moves to the (ts, id) of
+// every such row whose ts column is a bigint (also rows that fail to decode,
+// so a bad row is not read again). Guards against override queries that break
 // the contract (ts before the cursor or after the horizon, a full page that
 // does not move the cursor): PqError kQuery. A set *s.stop before a page:
 // PqError(kQuery, kStoppedMessage).
 template <class OnRow>
 StreamRead ReadStream(pq::Connection& c, const StreamSpec& s, StreamCursor& cursor, OnRow&& on_row);
 // Same, and calls on_page() after each page whose rows were all handed to
-// on_row and passed the contract checks (so `cursor` is past that page and
+// on_row (or skipped) and passed the contract checks (so `cursor` is past that page and
 // the page is final), before the next page's result is read (with
 // pipelining its statement may already be running). A page that ends the
-// read (short page or max_rows reached) gets its on_page() call too; an empty
-// page does not. An exception from on_page() ends the read.
+// read (short page or max_rows reached) gets its on_page() call too; a page
+// with no row handed to on_row does not. An exception from on_page() ends the read.
 template <class OnRow, class OnPage>
 StreamRead ReadStream(pq::Connection& c, const StreamSpec& s, StreamCursor& cursor, OnRow&& on_row,
                       OnPage&& on_page);
@@ -133,6 +158,16 @@ StreamRead ReadStream(pq::Connection& c, const StreamSpec& s, StreamCursor& curs
 // "<what> query: " put before the message of any PqError.
 pq::Result ExecNamed(pq::Connection& c, std::string_view what, std::string_view sql,
                      const std::vector<pq::Param>& params = {});
+
+// Checks the plan of each stream query (name, SQL) with CheckStreamPlan
+// (source/plan_check.hh): a query whose keyset no index can serve is logged
+// as a warning (query, plan, the index to create) and every checked query is
+// added to report.plans_unindexed. A failed check is logged and skipped (a
+// poll never fails because of it), unless the connection is lost or a stop
+// was requested: then the PqError is rethrown.
+void CheckPlans(pq::Connection& c, const PgSession& session, const SourceLog& log, Micros now_us,
+                std::int64_t limit, std::initializer_list<std::pair<std::string_view, std::string_view>> queries,
+                PollReport& report);
 
 // Runs the clock query (one row, one bigint column) -> database now, epoch µs.
 Micros QueryClock(pq::Connection& c, std::string_view sql);
@@ -209,11 +244,18 @@ StreamRead ReadStream(pq::Connection& c, const StreamSpec& s, StreamCursor& curs
                       OnPage&& on_page) {
   StreamRead out;
   const std::int64_t batch = s.batch <= 0 ? 1 : s.batch;
-  std::int64_t left = s.max_rows;   // used only when max_rows > 0
+  std::int64_t left = s.max_rows;   // rows still to deliver; used only when max_rows > 0
   auto params = [&](const StreamCursor& from, std::int64_t page) -> std::vector<pq::Param> {
     const bool clamp = from.ts < kQueryMinMicros;
     return {clamp ? kQueryMinMicros : from.ts, clamp ? std::string() : from.id, s.horizon, page};
   };
+  // `pos` is the keyset position the database reads after: the last row
+  // fetched. It starts at the cursor, except for a start position (see
+  // StartPosition): then at the whole second, and the rows up to the cursor
+  // are fetched but skipped (not handed to on_row, cursor not moved).
+  const StreamCursor start = cursor;
+  StreamCursor pos = StartPosition(cursor);
+  bool skipping = !(pos == start);
   // Pipelining: a full page's last row gives the next page's keyset position,
   // so the next page's statement is sent before this page is decoded and
   // PostgreSQL runs it meanwhile. A statement still in flight when the read
@@ -237,7 +279,7 @@ StreamRead ReadStream(pq::Connection& c, const StreamSpec& s, StreamCursor& curs
   for (;;) {
     if (s.stop != nullptr && s.stop->load()) ThrowStopped();
     const std::int64_t page = s.max_rows > 0 ? std::min(batch, left) : batch;
-    const StreamCursor before = cursor;
+    const StreamCursor before = pos;
     pq::Result res;
     if (sent) {
       sent = false;
@@ -247,7 +289,7 @@ StreamRead ReadStream(pq::Connection& c, const StreamSpec& s, StreamCursor& curs
         RethrowNamed(s.what, e);
       }
     } else {
-      res = ExecNamed(c, s.what, s.sql, params(cursor, page));
+      res = ExecNamed(c, s.what, s.sql, params(pos, page));
     }
     if (s.max_ncols > s.ncols && res.cols() > s.ncols && res.cols() <= s.max_ncols) {
       // an optional trailing column (the span name)
@@ -256,11 +298,12 @@ StreamRead ReadStream(pq::Connection& c, const StreamSpec& s, StreamCursor& curs
     }
     const int n = res.rows();
     if (n > page) ThrowContract(s.what, "returned more rows than the limit ($4)");
+    // (Not while skipping: how many of this page's rows count is not known yet.)
     const std::int64_t next_left = s.max_rows > 0 ? left - n : 1;
-    if (s.pipeline && n == page && next_left > 0 && !(s.stop != nullptr && s.stop->load()) &&
+    if (s.pipeline && !skipping && n == page && next_left > 0 && !(s.stop != nullptr && s.stop->load()) &&
         !res.is_null_unchecked(n - 1, s.ts_col)) {
       const auto last_ts = decode::ParseInt64(res.text_unchecked(n - 1, s.ts_col));
-      if (last_ts && *last_ts >= cursor.ts && *last_ts <= s.horizon) {
+      if (last_ts && *last_ts >= pos.ts && *last_ts <= s.horizon) {
         StreamCursor from{*last_ts, std::string(res.is_null_unchecked(n - 1, s.id_col)
                                                     ? std::string_view()
                                                     : res.text_unchecked(n - 1, s.id_col))};
@@ -276,32 +319,49 @@ StreamRead ReadStream(pq::Connection& c, const StreamSpec& s, StreamCursor& curs
         }
       }
     }
+    std::int64_t delivered = 0;
     for (int i = 0; i < n; ++i) {
-      on_row(res, i);
       if (sent && (i & 511) == 511) c.Consume();   // keep the next page flowing in
-      if (res.is_null_unchecked(i, s.ts_col)) continue;
-      auto ts = decode::ParseInt64(res.text_unchecked(i, s.ts_col));
-      if (!ts) continue;
-      if (*ts < cursor.ts) ThrowContract(s.what, "returned a row before the cursor ($1)");
+      std::optional<std::int64_t> ts;
+      if (!res.is_null_unchecked(i, s.ts_col)) ts = decode::ParseInt64(res.text_unchecked(i, s.ts_col));
+      if (!ts) {   // a bad row: on_row counts it; it does not move the position
+        on_row(res, i);
+        ++delivered;
+        continue;
+      }
+      if (*ts < pos.ts) {
+        ThrowContract(s.what, skipping ? "returned a row before the start position ($1, a whole second)"
+                                       : "returned a row before the cursor ($1)");
+      }
       if (*ts > s.horizon) ThrowContract(s.what, "returned a row after the horizon ($3)");
+      const std::string_view id =
+          res.is_null_unchecked(i, s.id_col) ? std::string_view() : res.text_unchecked(i, s.id_col);
+      pos.ts = *ts;
+      pos.id.assign(id);
+      if (skipping) {
+        if (*ts < start.ts || (*ts == start.ts && id <= start.id)) continue;   // at or before the start
+        skipping = false;
+      }
+      on_row(res, i);
+      ++delivered;
       cursor.ts = *ts;
-      cursor.id.assign(res.is_null_unchecked(i, s.id_col) ? std::string_view() : res.text_unchecked(i, s.id_col));
+      cursor.id.assign(id);
     }
     out.rows += static_cast<std::uint64_t>(n);
-    if (n == page && cursor == before) {
+    if (n == page && pos == before) {
       ThrowContract(s.what, "returned a full page without moving past the cursor");
     }
-    if (sent && !(cursor == sent_from)) {
-      // Cannot happen (the last row, valid, set the cursor); never read from
-      // a position other than the cursor.
+    if (sent && !(pos == sent_from)) {
+      // Cannot happen (the last row, valid, set the position); never read
+      // from a position other than the last row's.
       c.Abandon();
       sent = false;
     }
     res = pq::Result();   // the page's PGresult is freed before the page is handed on
-    if (n > 0) on_page();
+    if (delivered > 0) on_page();
     if (n < page) break;
     if (s.max_rows > 0) {
-      left -= n;
+      left -= delivered;
       if (left <= 0) {
         out.exhausted = false;
         break;

@@ -34,6 +34,10 @@ PollResult TraceSource::Poll() {
     pq::Connection& c = session_.Get();
     const auto& q = cfg_.queries;
     const Micros now_us = detail::QueryClock(c, Or(q.clock, kDefaultClockQuery));
+    if (session_.TakeNewConnection()) {
+      detail::CheckPlans(c, session_, log_, now_us, cfg_.batch_size, {{"spans", Or(q.spans, kDefaultSpansQuery)}},
+                         report);
+    }
     const Micros horizon = std::min(now_us - cfg_.out_of_order_ms * 1000, read_limit_);
 
     TraceBatch batch;

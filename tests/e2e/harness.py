@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,9 +29,10 @@ def log(*a):
 
 
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    # A free 127.0.0.1 port outside the kernel's ephemeral range (pgtmp's rule:
+    # outgoing connections cannot take it between this choice and the bind).
+    out = subprocess.run([PGTMP, "port"], check=True, capture_output=True, text=True)
+    return int(out.stdout.strip())
 
 
 def wait_until(pred, timeout=30.0, interval=0.2, what="condition"):

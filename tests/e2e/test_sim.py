@@ -116,6 +116,11 @@ def test_simulated_ledger():
                      "provledger_exporter_tenants_dropped_total", "process_cpu_seconds_total",
                      "process_resident_memory_bytes", "process_open_fds", "process_start_time_seconds"):
             assert must in fams, must
+        # The reference schema has the keyset indexes: every stream query checked at
+        # connect, none unindexed.
+        plans = {(ls["source"], ls["query"]): v for ls, v in m2.select("provledger_exporter_query_plan_unindexed")}
+        assert {q for _, q in plans} == {"receipts", "anchored", "spans"}, plans
+        assert all(v == 0 for v in plans.values()), plans
         rc, msg = promtool_check(health)
         assert rc == 0 and msg == "", f"promtool check metrics: rc={rc} {msg}"
         rc, _ = promtool_check(text)   # whole exposition parses (lint findings on seed names are expected)

@@ -81,9 +81,43 @@ config::TraceStore TraceConfig(const std::string& db, const std::string& name) {
   return t;
 }
 
+// Exact keyset over millisecond columns: the range condition on the ms column
+// uses the index; the row comparison in microseconds is exact even when $1 is
+// not a whole millisecond (the README's example).
 config::LedgerQueries VariantLedgerQueries() {
   config::LedgerQueries q;
   q.clock = kFakeClockQuery;
+  q.receipts =
+      "SELECT entry_uuid, org, operation, zone, policy, key_id, schema_version::text, payload, "
+      "digest, ts_ms * 1000 FROM ledger_entries "
+      "WHERE ts_ms >= $1::bigint / 1000 AND (ts_ms * 1000, entry_uuid) > ($1::bigint, $2::text) "
+      "AND ts_ms <= $3::bigint / 1000 "
+      "ORDER BY ts_ms, entry_uuid LIMIT $4::bigint";
+  q.anchored =
+      "SELECT entry_uuid, org, ts_ms * 1000, sealed_ms * 1000 FROM ledger_entries "
+      "WHERE sealed_ms IS NOT NULL "
+      "AND sealed_ms >= $1::bigint / 1000 AND (sealed_ms * 1000, entry_uuid) > ($1::bigint, $2::text) "
+      "AND sealed_ms <= $3::bigint / 1000 "
+      "ORDER BY sealed_ms, entry_uuid LIMIT $4::bigint";
+  q.queue_depth = "SELECT count(*) FROM ledger_entries WHERE batch_ref IS NULL";
+  q.proofs_last = "SELECT max(attested_ms) * 1000 FROM seal_attestations";
+  return q;
+}
+
+config::TraceQueries VariantTraceQueries() {
+  config::TraceQueries q;
+  q.clock = kFakeClockQuery;
+  q.spans =
+      "SELECT tid, sid, org, operation, started_ms * 1000, receipt_digest FROM trace_events "
+      "WHERE operation IS NOT NULL "
+      "AND started_ms >= $1::bigint / 1000 AND (started_ms * 1000, sid) > ($1::bigint, $2::text) "
+      "AND started_ms <= $3::bigint / 1000 "
+      "ORDER BY started_ms, sid LIMIT $4::bigint";
+  return q;
+}
+
+config::LedgerQueries CoarseVariantLedgerQueries() {
+  config::LedgerQueries q = VariantLedgerQueries();
   q.receipts =
       "SELECT entry_uuid, org, operation, zone, policy, key_id, schema_version::text, payload, "
       "digest, ts_ms * 1000 FROM ledger_entries "
@@ -94,14 +128,11 @@ config::LedgerQueries VariantLedgerQueries() {
       "WHERE sealed_ms IS NOT NULL "
       "AND (sealed_ms, entry_uuid) > ($1::bigint / 1000, $2::text) AND sealed_ms <= $3::bigint / 1000 "
       "ORDER BY sealed_ms, entry_uuid LIMIT $4::bigint";
-  q.queue_depth = "SELECT count(*) FROM ledger_entries WHERE batch_ref IS NULL";
-  q.proofs_last = "SELECT max(attested_ms) * 1000 FROM seal_attestations";
   return q;
 }
 
-config::TraceQueries VariantTraceQueries() {
-  config::TraceQueries q;
-  q.clock = kFakeClockQuery;
+config::TraceQueries CoarseVariantTraceQueries() {
+  config::TraceQueries q = VariantTraceQueries();
   q.spans =
       "SELECT tid, sid, org, operation, started_ms * 1000, receipt_digest FROM trace_events "
       "WHERE operation IS NOT NULL "

@@ -43,9 +43,13 @@ void SetClock(const std::string& db, Micros now_us);
 config::Ledger LedgerConfig(const std::string& db, const std::string& name = "ledger");
 config::TraceStore TraceConfig(const std::string& db, const std::string& name = "traces");
 
-// Query overrides for the variant schema.
+// Query overrides for the variant schema (exact comparison, as the README shows).
 config::LedgerQueries VariantLedgerQueries();
 config::TraceQueries VariantTraceQueries();
+// The older, coarse pattern "(ts_ms, id) > ($1 / 1000, $2)": exact only when
+// $1 is a whole millisecond (the sources make sure of that: StartPosition).
+config::LedgerQueries CoarseVariantLedgerQueries();
+config::TraceQueries CoarseVariantTraceQueries();
 inline constexpr const char* kVariantFlagsQuery =
     "SELECT org, feature, percent::float8 FROM feature_ramps ORDER BY org, feature";
 

@@ -56,6 +56,9 @@ MUTATIONS = [
     ("ProvledgerExporterTenantsDropped", "[1h]", "[61m]", "must resolve an hour after the refusal"),
     ("ProvledgerExporterStateWriteErrors", "> 0", ">= 0", "an old, flat error count must not fire"),
     ("ProvledgerExporterStateWriteErrors", "[15m]", "[16m]", "must resolve 15m after the last failure"),
+    ("ProvledgerExporterQueryUnindexed", "== 1", ">= 0", "an indexed query (0) must not fire"),
+    ("ProvledgerExporterQueryUnindexed", 'provledger_exporter_query_plan_unindexed{job="provledger_exporter"}',
+     "provledger_exporter_query_plan_unindexed", "other jobs must not fire"),
     ("ProvledgerExporterCoverageStalled", "> 600", ">= 600", "lag exactly 600 s must not fire"),
     ("ProvledgerExporterCoverageStalled", "> 600", "> 601", "lag 601 s must fire"),
 ]

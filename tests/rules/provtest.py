@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -614,9 +613,10 @@ def run(cmd, check=True, timeout=120, **kw):
 # --------------------------------------------------------------------------- processes and HTTP
 
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    # A free 127.0.0.1 port outside the kernel's ephemeral range (pgtmp's rule:
+    # outgoing connections cannot take it between this choice and the bind).
+    out = subprocess.run([os.path.join(REPO, "tests", "support", "pgtmp"), "port"], check=True, capture_output=True, text=True)
+    return int(out.stdout.strip())
 
 
 def http_get(url, timeout=5, headers=None):

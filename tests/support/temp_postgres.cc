@@ -12,10 +12,12 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 
@@ -41,6 +43,8 @@ std::string FindBindir() {
 }
 
 bool IsRoot() { return ::geteuid() == 0; }
+
+constexpr int kStartAttempts = 8;
 
 // Runs argv (as postgres when root) and returns its exit status; output
 // (stdout+stderr) into *output.
@@ -107,21 +111,54 @@ std::string ReadFile(const std::string& path) {
 
 }  // namespace
 
-int FreeLoopbackPort() {
+std::pair<int, int> EphemeralPortRange() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int lo = 0, hi = 0;
+  if (in >> lo >> hi && lo > 0 && hi >= lo && hi <= 65535) return {lo, hi};
+  return {32768, 60999};
+}
+
+int PortOutsideRange(std::uint64_t n, std::pair<int, int> ephemeral) {
+  constexpr int kLow = 20000, kHigh = 65535;
+  std::vector<std::pair<int, int>> ranges;
+  if (ephemeral.first - 1 >= kLow) ranges.emplace_back(kLow, std::min(ephemeral.first - 1, kHigh));
+  if (ephemeral.second + 1 <= kHigh) ranges.emplace_back(std::max(ephemeral.second + 1, kLow), kHigh);
+  if (ranges.empty()) ranges.emplace_back(kLow, kHigh);
+  std::uint64_t total = 0;
+  for (const auto& [lo, hi] : ranges) total += static_cast<std::uint64_t>(hi - lo + 1);
+  n %= total;
+  for (const auto& [lo, hi] : ranges) {
+    const auto size = static_cast<std::uint64_t>(hi - lo + 1);
+    if (n < size) return lo + static_cast<int>(n);
+    n -= size;
+  }
+  return kLow;   // not reached
+}
+
+namespace {
+
+bool CanBind(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) throw std::runtime_error("socket failed");
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot bind a loopback port");
-  }
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   ::close(fd);
-  return ntohs(a.sin_port);
+  return ok;
+}
+
+}  // namespace
+
+int FreeLoopbackPort() {
+  static std::mt19937_64 rng{std::random_device{}() ^ static_cast<std::uint64_t>(::getpid())};
+  const auto ephemeral = EphemeralPortRange();
+  for (int i = 0; i < 200; ++i) {
+    const int port = PortOutsideRange(rng(), ephemeral);
+    if (CanBind(port)) return port;
+  }
+  throw std::runtime_error("no free loopback port outside the ephemeral range");
 }
 
 TempPostgres::TempPostgres() : TempPostgres(Options{}) {}
@@ -137,10 +174,15 @@ TempPostgres::TempPostgres(Options options) : options_(std::move(options)), bind
     ChownToPostgres(socket_dir());
     InitDb();
     std::string error;
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      port_ = FreeLoopbackPort();
+    std::size_t next_try = 0;
+    for (int attempt = 1;; ++attempt) {
+      port_ = next_try < options_.try_ports.size() ? options_.try_ports[next_try++] : FreeLoopbackPort();
       WriteConfig();
-      if (TryStart(&error)) return;
+      const int rc = TryStart(&error);
+      if (rc == 0) return;
+      // Another process took the port between the choice and the bind: another port.
+      if (rc != 2 || attempt == kStartAttempts) break;
+      std::fprintf(stderr, "TempPostgres: port %d is in use; retrying on another port\n", port_);
     }
     throw std::runtime_error("PostgreSQL did not start: " + error + "\n--- server log ---\n" + LogTail());
   } catch (...) {
@@ -191,7 +233,10 @@ void TempPostgres::WriteConfig() {
   ChownToPostgres(dir_ + "/data/postgresql.auto.conf");
 }
 
-bool TempPostgres::TryStart(std::string* error) {
+int TempPostgres::TryStart(std::string* error) {
+  std::error_code ec;
+  std::uintmax_t log_before = fs::file_size(dir_ + "/server.log", ec);
+  if (ec) log_before = 0;
   std::string out;
   const int rc = Run({bindir_ + "/pg_ctl", "-D", dir_ + "/data", "-l", dir_ + "/server.log", "-w",
                       "-t", "60", "start"},
@@ -200,18 +245,32 @@ bool TempPostgres::TryStart(std::string* error) {
     *error = "pg_ctl start exit " + std::to_string(rc) + ": " + out;
     // A failed start may leave a postmaster behind only if it got going;
     // pg_ctl -w reports failure when it exited, so nothing to stop here.
-    return false;
+    std::string log;
+    try {
+      log = ReadFile(dir_ + "/server.log");
+    } catch (...) {
+    }
+    if (log.size() > log_before) log = log.substr(static_cast<std::size_t>(log_before));
+    for (const char* bind_error : {"could not bind", "Address already in use", "could not create any TCP/IP sockets"}) {
+      if (log.find(bind_error) != std::string::npos) return 2;
+    }
+    return 1;
   }
   running_ = true;
-  return true;
+  return 0;
 }
 
 void TempPostgres::Start() {
   if (running_) return;
+  // Same port (clients know it): a bind failure is retried a few times.
   std::string error;
-  if (!TryStart(&error)) {
-    throw std::runtime_error("PostgreSQL did not restart: " + error + "\n--- server log ---\n" + LogTail());
+  for (int attempt = 1;; ++attempt) {
+    const int rc = TryStart(&error);
+    if (rc == 0) return;
+    if (rc != 2 || attempt == 5) break;
+    ::sleep(1);
   }
+  throw std::runtime_error("PostgreSQL did not restart: " + error + "\n--- server log ---\n" + LogTail());
 }
 
 void TempPostgres::Stop() {

@@ -1,7 +1,9 @@
 // TempPostgres: a throwaway PostgreSQL server for tests. The constructor
 // runs initdb into a fresh temp dir (trust auth for 127.0.0.1 and a unix
 // socket dir inside the temp dir), starts the server on a free loopback
-// port and waits until it accepts connections; the destructor stops it (by
+// port (outside the kernel's ephemeral range; a start that cannot bind its
+// port is retried on another one, up to 8 times) and waits until it accepts
+// connections; the destructor stops it (by
 // its own data dir/pid) and removes the dir. Stop()/Start() restart the SAME
 // data dir on the SAME port (outage tests).
 //
@@ -17,7 +19,9 @@
 // does not start). Not thread-safe; one object per server.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace provledger::testing {
@@ -30,6 +34,9 @@ class TempPostgres {
     std::vector<std::string> hba_lines;
     // Extra postgresql.conf lines, e.g. "max_connections = 20".
     std::vector<std::string> settings;
+    // Ports tried first, as given and without the free check (tests of the
+    // bind retry); then ports from FreeLoopbackPort().
+    std::vector<int> try_ports;
   };
 
   TempPostgres();
@@ -64,7 +71,8 @@ class TempPostgres {
  private:
   void InitDb();
   void WriteConfig();
-  bool TryStart(std::string* error);
+  // 0 = running; 2 = the port could not be bound; 1 = another failure.
+  int TryStart(std::string* error);
 
   Options options_;
   std::string bindir_;
@@ -73,7 +81,19 @@ class TempPostgres {
   bool running_ = false;
 };
 
-// A free TCP port on 127.0.0.1 (bound and released; small race).
+// The kernel's ephemeral port range (/proc/sys/net/ipv4/ip_local_port_range;
+// 32768-60999 when unreadable): outgoing connections take their local ports
+// there, so a server port chosen inside it can be taken before the bind.
+std::pair<int, int> EphemeralPortRange();
+
+// Port number `n` (any value; taken modulo the candidates) of the candidates
+// for servers: [20000, lo) and (hi, 65535] for the ephemeral range [lo, hi];
+// all of [20000, 65535] when both are empty. Pure (tested).
+int PortOutsideRange(std::uint64_t n, std::pair<int, int> ephemeral);
+
+// A random TCP port on 127.0.0.1 outside the ephemeral range that could be
+// bound just now (checked by binding it; another process may still take it
+// before the server binds: TempPostgres retries on a bind failure).
 int FreeLoopbackPort();
 
 }  // namespace provledger::testing

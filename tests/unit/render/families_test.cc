@@ -39,6 +39,7 @@ BOOST_AUTO_TEST_CASE(names_and_types_are_the_contract) {
       {"provledger_exporter_poll_errors_total", MetricType::Counter},
       {"provledger_exporter_last_poll_success_timestamp_seconds", MetricType::Gauge},
       {"provledger_exporter_rows_read_total", MetricType::Counter},
+      {"provledger_exporter_query_plan_unindexed", MetricType::Gauge},
       {"provledger_exporter_tenants", MetricType::Gauge},
       {"provledger_exporter_tenants_dropped_total", MetricType::Counter},
       {"provledger_exporter_state_write_errors_total", MetricType::Counter},

@@ -74,6 +74,7 @@ inline compute::Snapshot GoldenSnapshot() {
   eu.errors[2] = 2;
   eu.errors[3] = 0;
   eu.poll_duration = Hist({2, 5, 1, 1, 0, 0, 0, 0, 0, 0, 0}, 0, 0.2);
+  eu.plan_unindexed = {{"receipts", false}, {"anchored", true}};
   compute::SourceHealth traces;
   traces.name = "traces";
   traces.kind = SourceKind::kTraces;
@@ -87,6 +88,7 @@ inline compute::Snapshot GoldenSnapshot() {
   us.name = "ledger-us";
   us.last_success_seconds = 1699999998;
   us.rows_read = 99;
+  us.plan_unindexed = {{"receipts", false}, {"anchored", false}};
   us.errors[1] = 0;
   us.errors[2] = 0;
   us.poll_duration = Hist({1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0, 0.003);
