@@ -13,7 +13,9 @@ import json
 import os
 import time
 
-from harness import Exporter, Postgres, ledger_config, log, run_test, wait_until
+import subprocess
+
+from harness import SIM, Exporter, Postgres, ledger_config, log, run_test, wait_until
 
 V2 = ('{{"schema":"provledger.receipt/v2","receipt_id":"{rid}","tenant_id":"{t}","op_id":"{op}",'
       '"policy_version":"p-1","kid":"kid-1","region":"{region}"}}')
@@ -212,5 +214,62 @@ def test_otlp_file_store():
     exp_pg.stop()
 
 
+def otlp_config(base, live, state=None):
+    """`base` (ledger_config) with its trace store replaced by an otlp_file store on `live`."""
+    head, _, _ = base.partition("trace_stores:")
+    if state:
+        head = head.replace("coverage:", f"state_file: {state}\ncoverage:", 1)
+    return (head + "trace_stores:\n  - name: traces\n    kind: otlp_file\n"
+            f"    path: {live}\n    out_of_order: 2s\n    batch_size: 500\n")
+
+
+def test_simulator_traffic_both_stores():
+    """provledger_sim run --otlp-file: the same traffic into the PostgreSQL
+    trace store and an OTLP file; both exporters settle every span the
+    simulator wrote and agree on every business metric."""
+    pg = Postgres()
+    for db in ("ledger_eu", "ledger_us", "traces"):
+        pg.psql("postgres", f"CREATE DATABASE {db}")
+    ledgers = ["--ledger", f"eu-west={pg.dsn('ledger_eu')}", "--ledger", f"us-east={pg.dsn('ledger_us')}"]
+    traces = ["--traces-dsn", pg.dsn("traces")]
+    subprocess.run([SIM, "init", *ledgers, *traces], check=True, capture_output=True)
+    base = ledger_config(pg, [("eu", "eu-west", "ledger_eu"), ("us", "us-east", "ledger_us")], "traces",
+                         trace_out_of_order="2s")
+    exp_pg = Exporter(base).start()
+    live = os.path.join(exp_pg.workdir, "sim-spans.json")
+    open(live, "a").close()
+    exp_file = Exporter(otlp_config(base, live)).start()
+    for e in (exp_pg, exp_file):
+        wait_until(lambda e=e: e.metrics().sum("provledger_exporter_source_up") == 3, what="3 sources up")
+    control = os.path.join(exp_pg.workdir, "control")
+    with open(control, "w") as f:
+        f.write("divergence_rate=0.1\nmissing_rate=0.1\n")
+    out = subprocess.run([SIM, "run", *ledgers, *traces, "--rate", "40", "--tenants", "12", "--seed", "3",
+                          "--duration", "10s", "--control-file", control, "--otlp-file", live, "--stats-interval", "0"],
+                         check=True, capture_output=True, text=True, timeout=120)
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    spans = summary["spans"]
+    assert spans > 100, summary
+    with open(live) as f:
+        in_file = sum(len(json.loads(line)["resourceSpans"][0]["scopeSpans"][0]["spans"]) for line in f)
+    assert in_file == spans, f"file holds {in_file} spans, simulator wrote {spans}"
+    for e, what in ((exp_pg, "postgres store"), (exp_file, "file store")):
+        wait_until(lambda e=e: e.metrics().sum("attest_ops_settled_total") >= spans, timeout=90,
+                   what=f"{what}: {spans} settled")
+    time.sleep(1.5)
+    m_pg, m_file = exp_pg.metrics(), exp_file.metrics()
+    assert m_pg.sum("attest_ops_settled_total") == spans
+    assert business(m_file) == business(m_pg), f"stores disagree:\n{business(m_file)}\n{business(m_pg)}"
+    assert m_file.sum("attest_ops_settled_total", outcome="missing") > 0
+    log("simulator traffic: both stores agree", {k: v for k, v in business(m_file).items() if "settled" in k[0]})
+    exp_file.stop()
+    exp_pg.stop()
+
+
+def main():
+    test_otlp_file_store()
+    test_simulator_traffic_both_stores()
+
+
 if __name__ == "__main__":
-    run_test(test_otlp_file_store)
+    run_test(main)
