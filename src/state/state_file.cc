@@ -82,7 +82,7 @@ std::uint64_t U64(const json& j, const char* key) {
     used = 0;
   }
   if (used != s.size() || s.empty() || s[0] < '0' || s[0] > '9') {
-    throw std::runtime_error(std::string("file cursor ") + key + " is not a decimal integer: " + s);
+    Unusable(std::string("file cursor ") + key + " is not a decimal integer: " + decode::Printable(s, 40));
   }
   return v;
 }

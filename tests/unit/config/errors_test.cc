@@ -315,7 +315,7 @@ BOOST_AUTO_TEST_CASE(otlp_file_store) {
              "trace_stores[0].span_names: expected a list of strings");
   ExpectOnly(head + "    path: /p.json\n    max_line_bytes: 10\n", "t.yml:9:21: ", "trace_stores[0].max_line_bytes");
   // A postgres store takes no otlp key.
-  ExpectOnly(kLedger + "trace_stores:\n  - name: t\n    dsn: x\n    path: /p\n", "t.yml:8:5: ",
+  ExpectOnly(kLedger + "trace_stores:\n  - name: t\n    dsn: \"host=x\"\n    path: /p\n", "t.yml:8:5: ",
              "trace_stores[0].path: not a setting of trace store kind postgres");
   // Accepted, with defaults and overrides.
   Config c = Parse(head + "    path: /var/otel/spans.json\n    compression: zstd\n    tenant_attribute: t\n"

@@ -201,6 +201,7 @@ BOOST_AUTO_TEST_CASE(garbage_is_never_echoed_raw) {
     }
   }
   std::filesystem::remove_all(dir);
+}
 
 BOOST_AUTO_TEST_CASE(file_cursors_round_trip_and_old_files_load) {
   auto st = Sample();
@@ -220,5 +221,5 @@ BOOST_AUTO_TEST_CASE(file_cursors_round_trip_and_old_files_load) {
   const auto at = bad.find("\"ino\":\"");
   BOOST_REQUIRE(at != std::string::npos);
   bad.replace(at, 7, "\"ino\":\"x");
-  BOOST_CHECK_THROW(state::DecodeState(bad), std::runtime_error);
+  BOOST_CHECK_THROW(state::DecodeState(bad), state::UnusableState);
 }
