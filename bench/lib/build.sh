@@ -56,3 +56,13 @@ if [[ ! -x $db_bin || $ROOT/bench/tools/decode_bench.cc -nt $db_bin || $BUILD/sr
   c++ -std=c++20 -O2 -g -Wall -Wextra -Werror -I "$ROOT/src" -I "$BUILD" "$ROOT/bench/tools/decode_bench.cc" \
     -o "$db_bin" "$BUILD/src/decode/libdecode.a" "$BUILD/src/core/libcore.a"
 fi
+
+# otlp_bench: the otlp_file trace store's read path (bench/tools/otlp_bench.cc).
+ob_bin=$BUILD/bench/otlp_bench
+ob_libs=(source config compute decode pq core)
+if [[ ! -x $ob_bin || $ROOT/bench/tools/otlp_bench.cc -nt $ob_bin || $BUILD/src/source/libsource.a -nt $ob_bin ]]; then
+  ninja -C "$BUILD" -j2 $(for l in "${ob_libs[@]}"; do echo "src/$l/lib$l.a"; done) >&2
+  c++ -std=c++20 -O2 -g -Wall -Wextra -Werror -I "$ROOT/src" -I "$BUILD" "$ROOT/bench/tools/otlp_bench.cc" -o "$ob_bin" \
+    $(for l in "${ob_libs[@]}"; do echo "$BUILD/src/$l/lib$l.a"; done) \
+    $(pkg-config --libs libpq yaml-cpp spdlog fmt simdjson libzstd) -lpthread
+fi

@@ -8,8 +8,6 @@
 #include <variant>
 
 #include "source/factory.hh"
-#include "source/ledger_source.hh"
-#include "source/trace_source.hh"
 #include "state/state_file.hh"
 
 namespace provledger::app {
@@ -38,14 +36,27 @@ std::chrono::milliseconds Backoff(int failures, std::int64_t interval_ms) {
   return std::chrono::milliseconds(std::min(d, cap));
 }
 
-// Identity of a source's data: cursors carry over a reload only when these
-// are unchanged (same database, same queries).
-std::string Fingerprint(const config::Ledger& l) {
-  const auto& q = l.queries;
-  return l.conn.dsn + '\x1f' + q.clock + '\x1f' + q.receipts + '\x1f' + q.anchored;
+// Applies one batch of any source kind to the engine.
+void ApplyBatch(compute::Engine& engine, const source::Batch& batch) {
+  std::visit(Overloaded{[](std::monostate) {}, [&](const LedgerBatch& b) { engine.ApplyLedger(b); },
+                        [&](const TraceBatch& b) { engine.ApplyTrace(b); },
+                        [&](const FlagsBatch& b) { engine.ApplyFlags(b); }},
+             batch);
 }
-std::string Fingerprint(const config::TraceStore& t) {
-  return t.conn.dsn + '\x1f' + t.queries.clock + '\x1f' + t.queries.spans;
+
+// Records what the state file keeps for `src` (its durable position).
+void RecordDurable(compute::Engine& engine, const source::Source& src) {
+  const source::DurablePosition d = src.durable_position();
+  if (d.anchored) engine.SetAnchoredCursor(src.name(), {d.anchored->ts, d.anchored->id});
+  if (d.file) engine.SetFileCursor(src.name(), *d.file);
+}
+
+// What the engine (the state file) kept for `name`.
+source::DurablePosition SavedPosition(const compute::Engine& engine, const std::string& name) {
+  source::DurablePosition d;
+  if (const auto* pos = engine.AnchoredCursor(name)) d.anchored = source::StreamCursor{pos->ts, pos->id};
+  if (const auto* pos = engine.FileCursor(name)) d.file = *pos;
+  return d;
 }
 
 }  // namespace
@@ -109,34 +120,14 @@ void Exporter::StartThreads(const Carried* carried) {
     std::lock_guard<std::mutex> lock(engine_mu_);
     from = engine_->ReplayFrom(now);
     for (auto& s : sources) {
-      if (auto* l = dynamic_cast<source::LedgerSource*>(s.get())) {
-        source::LedgerCursors c;
-        c.receipts = {from, ""};
-        c.anchored = {from, ""};
-        if (const auto* pos = engine_->AnchoredCursor(l->name())) c.anchored = {pos->ts, pos->id};
-        const auto* conf = &*std::find_if(cfg_.ledgers.begin(), cfg_.ledgers.end(),
-                                          [&](const config::Ledger& x) { return x.name == l->name(); });
-        if (carried != nullptr) {
-          if (auto it = carried->ledgers.find(l->name());
-              it != carried->ledgers.end() && it->second.first == Fingerprint(*conf)) {
-            c = it->second.second;
-            ++kept;
-          }
+      s->StartFrom(from, SavedPosition(*engine_, s->name()));
+      if (carried != nullptr) {
+        auto it = carried->find(s->name());
+        if (it != carried->end() && !std::holds_alternative<std::monostate>(it->second.second) &&
+            it->second.first == s->fingerprint()) {
+          s->RestoreCursors(it->second.second);
+          ++kept;
         }
-        l->SetCursors(c);
-      } else if (auto* t = dynamic_cast<source::TraceSource*>(s.get())) {
-        source::TraceCursors c;
-        c.spans = {from, ""};
-        const auto* conf = &*std::find_if(cfg_.trace_stores.begin(), cfg_.trace_stores.end(),
-                                          [&](const config::TraceStore& x) { return x.name == t->name(); });
-        if (carried != nullptr) {
-          if (auto it = carried->traces.find(t->name());
-              it != carried->traces.end() && it->second.first == Fingerprint(*conf)) {
-            c = it->second.second;
-            ++kept;
-          }
-        }
-        t->SetCursors(c);
       }
     }
   }
@@ -167,15 +158,7 @@ Exporter::Carried Exporter::StopThreads() {
   for (auto& p : pollers_) {
     if (p.thread.joinable()) p.thread.join();
     p.source->Close();
-    if (auto* l = dynamic_cast<source::LedgerSource*>(p.source.get())) {
-      for (const auto& conf : cfg_.ledgers) {
-        if (conf.name == l->name()) carried.ledgers[l->name()] = {Fingerprint(conf), l->cursors()};
-      }
-    } else if (auto* t = dynamic_cast<source::TraceSource*>(p.source.get())) {
-      for (const auto& conf : cfg_.trace_stores) {
-        if (conf.name == t->name()) carried.traces[t->name()] = {Fingerprint(conf), t->cursors()};
-      }
-    }
+    carried[p.source->name()] = {p.source->fingerprint(), p.source->saved_cursors()};
   }
   pollers_.clear();
   if (publisher_thread_.joinable()) publisher_thread_.join();
@@ -235,19 +218,13 @@ void Exporter::ApplyPage(source::Source* src, const source::Batch& page) {
   // twice. Losing the rest of one page is the lesser harm, and it is logged.
   std::lock_guard<std::mutex> lock(engine_mu_);
   try {
-    std::visit(Overloaded{[](std::monostate) {}, [&](const LedgerBatch& b) { engine_->ApplyLedger(b); },
-                          [&](const TraceBatch& b) { engine_->ApplyTrace(b); },
-                          [&](const FlagsBatch& b) { engine_->ApplyFlags(b); }},
-               page);
+    ApplyBatch(*engine_, page);
   } catch (const std::exception& e) {
     spdlog::error("page not fully applied, its remaining rows are lost source={} error=\"{}\"", src->name(),
                   e.what());
   }
   try {
-    if (auto* l = dynamic_cast<source::LedgerSource*>(src); l != nullptr) {
-      const auto c = l->cursors().anchored;
-      engine_->SetAnchoredCursor(src->name(), {c.ts, c.id});
-    }
+    RecordDurable(*engine_, *src);
   } catch (const std::exception& e) {
     spdlog::error("anchored cursor not recorded for the state file source={} error=\"{}\"", src->name(), e.what());
   }
@@ -256,7 +233,9 @@ void Exporter::ApplyPage(source::Source* src, const source::Batch& page) {
 void Exporter::PollOnce(source::Source* src, source::PollResult& r) {
   {
     std::lock_guard<std::mutex> lock(engine_mu_);
-    src->SetReadLimit(engine_->ReadLimit(src->name(), NowMicros()));
+    const Micros now = NowMicros();
+    src->SetReadLimit(engine_->ReadLimit(src->name(), now));
+    src->SetReplayFloor(engine_->ReplayFrom(now));
   }
   // With the sink set (StartThreads), the stream rows were applied page by
   // page during Poll(); r.batch brings the horizons, queue depth and newest
@@ -266,14 +245,8 @@ void Exporter::PollOnce(source::Source* src, source::PollResult& r) {
   r = src->Poll();
   {
     std::lock_guard<std::mutex> lock(engine_mu_);
-    std::visit(Overloaded{[](std::monostate) {}, [&](const LedgerBatch& b) { engine_->ApplyLedger(b); },
-                          [&](const TraceBatch& b) { engine_->ApplyTrace(b); },
-                          [&](const FlagsBatch& b) { engine_->ApplyFlags(b); }},
-               r.batch);
-    if (auto* l = dynamic_cast<source::LedgerSource*>(src); l != nullptr && r.report.success) {
-      const auto c = l->cursors().anchored;
-      engine_->SetAnchoredCursor(src->name(), {c.ts, c.id});
-    }
+    ApplyBatch(*engine_, r.batch);
+    if (r.report.success) RecordDurable(*engine_, *src);
     // A poll cut short by shutdown or reload is not a source failure.
     const bool stopped = !r.report.success && r.report.error == source::kStoppedError;
     if (stopped) {

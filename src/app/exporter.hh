@@ -52,11 +52,9 @@ class Exporter {
     std::unique_ptr<source::Source> source;
     std::thread thread;
   };
-  // Cursors of the stopped sources, by name, with the config they were read under.
-  struct Carried {
-    std::map<std::string, std::pair<std::string, source::LedgerCursors>> ledgers;
-    std::map<std::string, std::pair<std::string, source::TraceCursors>> traces;
-  };
+  // Cursors of the stopped sources, by name, with the fingerprint of the
+  // data they were read from (Source::fingerprint).
+  using Carried = std::map<std::string, std::pair<std::string, source::Cursors>>;
 
   void BuildEngine(const compute::PersistentState* state, const std::vector<compute::SourceHealth>* health);
   void StartThreads(const Carried* carried);

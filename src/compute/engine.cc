@@ -271,6 +271,16 @@ void Engine::SetAnchoredCursor(const std::string& source, const StreamPosition& 
   has_anchored_cursor_[static_cast<std::size_t>(src)] = true;
 }
 
+void Engine::SetFileCursor(const std::string& source, const FileCursors& pos) {
+  if (SourceIndex(source) < 0) return;
+  file_cursors_[source] = pos;
+}
+
+const FileCursors* Engine::FileCursor(const std::string& source) const {
+  auto it = file_cursors_.find(source);
+  return it == file_cursors_.end() ? nullptr : &it->second;
+}
+
 const StreamPosition* Engine::AnchoredCursor(const std::string& source) const {
   const int src = SourceIndex(source);
   if (src < 0 || !has_anchored_cursor_[static_cast<std::size_t>(src)]) return nullptr;
@@ -451,6 +461,7 @@ PersistentState Engine::ExportState() const {
   for (std::size_t i = 0; i < options_.sources.size(); ++i) {
     if (has_anchored_cursor_[i]) st.anchored_cursors[options_.sources[i].name] = anchored_cursor_[i];
   }
+  st.file_cursors = file_cursors_;
   for (std::size_t id = 0; id < tenant_state_.size(); ++id) {
     const auto& t = tenant_state_[id];
     const auto& name = tenants_.Name(static_cast<int>(id));
@@ -474,6 +485,7 @@ void Engine::ImportState(const PersistentState& st) {
   count_from_ = st.window_end;
   tenants_.ImportDropped(st.dropped_tenants, st.tenants_dropped);   // before re-admitting anyone
   for (const auto& [name, pos] : st.anchored_cursors) SetAnchoredCursor(name, pos);
+  for (const auto& [name, pos] : st.file_cursors) SetFileCursor(name, pos);
   for (const auto& [name, counts] : st.settled) {
     const int id = tenants_.Admit(name);
     if (id >= 0) Tenant(id).settled = counts;

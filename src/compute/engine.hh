@@ -106,6 +106,8 @@ class Engine {
   void RecordDelivered(const PollReport& report);
   // Records where a ledger's anchored stream stands, for the state file.
   void SetAnchoredCursor(const std::string& source, const StreamPosition& pos);
+  // Records where a file trace store stands, for the state file.
+  void SetFileCursor(const std::string& source, const FileCursors& pos);
 
   // Moves the window end, settles operations, evicts and prunes.
   void Advance(Micros now);
@@ -128,6 +130,7 @@ class Engine {
   // spans and receipts from (E - window - grace); cold start uses `now`.
   Micros ReplayFrom(Micros now) const;
   const StreamPosition* AnchoredCursor(const std::string& source) const;
+  const FileCursors* FileCursor(const std::string& source) const;
   // Backpressure: how far a source may read ahead of the others, so memory
   // stays bounded when one of them is down (rows stay in the database). Trace
   // stores: the slowest ledger + window; ledgers' receipts: the slowest trace
@@ -187,6 +190,7 @@ class Engine {
   std::vector<Micros> complete_upto_;        // receipts (ledgers) or spans (traces)
   std::vector<StreamPosition> anchored_cursor_;
   std::vector<bool> has_anchored_cursor_;
+  std::map<std::string, FileCursors> file_cursors_;   // by source name (configured sources only)
   std::vector<std::vector<std::tuple<int, std::string, double>>> ramps_;   // flags sources
 
   // Operations. Memory per operation (flat tables at load 3/16..3/4, see

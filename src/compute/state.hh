@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "compute/snapshot.hh"
+#include "core/file_position.hh"
 #include "core/rows.hh"
 
 namespace provledger::compute {
@@ -33,6 +34,7 @@ struct PersistentState {
   std::vector<std::pair<std::uint64_t, Micros>> counted_receipt_divergences;    // receipt key, created
   std::uint64_t tenants_dropped = 0;
   std::vector<std::uint64_t> dropped_tenants;                                   // fingerprints refused by the cap
+  std::map<std::string, FileCursors> file_cursors;   // otlp_file trace store name -> position (optional in the file)
 };
 
 }  // namespace provledger::compute

@@ -64,12 +64,25 @@ struct Ledger {
   int line = 0;                     // position in the config file, for messages
 };
 
-enum class TraceKind { kPostgres };
+enum class TraceKind { kPostgres, kOtlpFile };
+
+// kind: otlp_file: the OpenTelemetry Collector's file exporter output
+// (README "OTLP file trace store").
+struct OtlpFile {
+  std::string path;                      // the live file; rotated siblings are name-<timestamp>.ext beside it
+  std::string compression;               // "" or "zstd" (the exporter's length-prefixed zstd messages)
+  std::string tenant_attribute = "provledger.tenant";
+  std::string op_id_attribute = "provledger.op_id";
+  std::string attested_hash_attribute = "provledger.attested_hash";
+  std::vector<std::string> span_names;   // only spans with one of these names; empty = all
+  std::int64_t max_line_bytes = 16 * 1024 * 1024;   // a longer line (message) is refused
+};
 
 struct TraceStore {
   std::string name;
   TraceKind kind = TraceKind::kPostgres;
-  Connection conn;
+  Connection conn;                       // kPostgres
+  OtlpFile otlp;                         // kOtlpFile
   std::int64_t out_of_order_ms = 30000;  // spans are written when they end
   std::int64_t batch_size = 5000;        // rows per keyset page (see Ledger::batch_size)
   TraceQueries queries;

@@ -61,15 +61,25 @@ constexpr std::array<std::string_view, 13> kLedgerKeys = {
     "queue_depth_interval", "queries", "anchor_root"};
 constexpr std::array<std::string_view, 5> kLedgerQueryKeys = {"clock", "receipts", "anchored",
                                                               "queue_depth", "proofs_last"};
-constexpr std::array<std::string_view, 11> kTraceKeys = {
+constexpr std::array<std::string_view, 18> kTraceKeys = {
     "name",            "kind",         "dsn",        "password_file", "password_env",
-    "connect_timeout", "statement_timeout", "prepared_statements", "out_of_order", "batch_size", "queries"};
+    "connect_timeout", "statement_timeout", "prepared_statements", "out_of_order", "batch_size", "queries",
+    // kind: otlp_file
+    "path", "compression", "tenant_attribute", "op_id_attribute", "attested_hash_attribute", "span_names",
+    "max_line_bytes"};
+// Keys of one trace store kind only (the others take none of them).
+constexpr std::array<std::string_view, 7> kPostgresOnlyTraceKeys = {
+    "dsn", "password_file", "password_env", "connect_timeout", "statement_timeout", "prepared_statements",
+    "queries"};
+constexpr std::array<std::string_view, 7> kOtlpOnlyTraceKeys = {
+    "path", "compression", "tenant_attribute", "op_id_attribute", "attested_hash_attribute", "span_names",
+    "max_line_bytes"};
 constexpr std::array<std::string_view, 2> kTraceQueryKeys = {"clock", "spans"};
 constexpr std::array<std::string_view, 9> kFlagsKeys = {
     "name",          "file",            "dsn",   "password_file", "password_env",
     "connect_timeout", "statement_timeout", "prepared_statements", "query"};
 
-constexpr std::string_view kSupportedTraceKinds = "postgres";
+constexpr std::string_view kSupportedTraceKinds = "postgres, otlp_file";
 
 // Bounds. statement_timeout is a PostgreSQL int (milliseconds).
 constexpr std::int64_t kMaxBatchSize = 1000000;
@@ -120,6 +130,8 @@ class Loader : public YamlWalker {
   Config Run(const std::string& text);
 
  private:
+  void GetStringList(const Mapping& m, std::string_view key, std::vector<std::string>& out);
+  void LoadOtlpFile(const Mapping& m, const std::string& path, OtlpFile& otlp);
   void GetBuckets(const Mapping& m, std::string_view key, std::vector<double>& out);
   void GetQuery(const Mapping& m, std::string_view key, std::string& out);
   void GetName(const Mapping& m, std::string& out, bool required);
@@ -140,6 +152,28 @@ class Loader : public YamlWalker {
   LoadOptions options_;
   std::vector<NameUse> names_;  // every source name, in file order
 };
+
+void Loader::GetStringList(const Mapping& m, std::string_view key, std::vector<std::string>& out) {
+  const Entry* e = m.Find(key);
+  if (e == nullptr) return;
+  const std::string path = Join(m.path, key);
+  if (!e->value.IsSequence()) {
+    Report(e->value_pos, path + ": expected a list of strings, got " + Describe(e->value));
+    return;
+  }
+  std::vector<std::string> items;
+  std::size_t i = 0;
+  for (auto it = e->value.begin(); it != e->value.end(); ++it, ++i) {
+    const YAML::Node& item = *it;
+    Pos pos = ValuePos(item, e->value_pos);
+    if (!item.IsScalar() || item.Scalar().empty()) {
+      Report(pos, path + "[" + std::to_string(i) + "]: expected a non-empty string, got " + Describe(item));
+      continue;
+    }
+    items.push_back(item.Scalar());
+  }
+  out = std::move(items);
+}
 
 void Loader::GetBuckets(const Mapping& m, std::string_view key, std::vector<double>& out) {
   const Entry* e = m.Find(key);
@@ -447,24 +481,64 @@ void Loader::LoadTraceStores(const Mapping& root, std::vector<TraceStore>& store
     GetName(m, store.name, true);
     std::string kind = "postgres";
     bool kind_ok = true;
-    if (GetString(m, "kind", kind, false) && kind != "postgres") {
+    if (GetString(m, "kind", kind, false) && kind != "postgres" && kind != "otlp_file") {
       Report(m.Find("kind")->value_pos, path + ".kind: unsupported trace store kind " +
                                             Quote(kind) + "; supported kinds: " +
                                             std::string(kSupportedTraceKinds));
       kind_ok = false;
     }
-    store.kind = TraceKind::kPostgres;
-    // An unknown kind may not take a dsn at all; do not pile "missing dsn" on top.
-    LoadConnection(m, store.conn, kind_ok);
+    const bool otlp = kind == "otlp_file";
+    store.kind = otlp ? TraceKind::kOtlpFile : TraceKind::kPostgres;
+    if (kind_ok) {
+      for (std::string_view key : otlp ? std::vector<std::string_view>(kPostgresOnlyTraceKeys.begin(),
+                                                                       kPostgresOnlyTraceKeys.end())
+                                       : std::vector<std::string_view>(kOtlpOnlyTraceKeys.begin(),
+                                                                       kOtlpOnlyTraceKeys.end())) {
+        if (const Entry* k = m.Find(key)) {
+          Report(k->key_pos, path + "." + std::string(key) + ": not a setting of trace store kind " + kind);
+        }
+      }
+    }
+    if (otlp) {
+      LoadOtlpFile(m, path, store.otlp);
+    } else {
+      // An unknown kind may not take a dsn at all; do not pile "missing dsn" on top.
+      LoadConnection(m, store.conn, kind_ok);
+    }
     GetDuration(m, "out_of_order", store.out_of_order_ms, 1, kInt64Max);
     GetInt(m, "batch_size", store.batch_size, 1, kMaxBatchSize);
     Mapping q = ReadSubMapping(m, "queries", kTraceQueryKeys);
-    if (q.ok) {
+    if (q.ok && !otlp) {
       GetQuery(q, "clock", store.queries.clock);
       GetQuery(q, "spans", store.queries.spans);
     }
     stores.push_back(std::move(store));
   }
+}
+
+void Loader::LoadOtlpFile(const Mapping& m, const std::string& path, OtlpFile& otlp) {
+  if (GetString(m, "path", otlp.path, true) && IsBlank(otlp.path)) {
+    Report(m.Find("path")->value_pos, path + ".path: must not be empty");
+  }
+  std::string compression;
+  if (GetString(m, "compression", compression, false)) {
+    if (compression == "zstd") {
+      otlp.compression = compression;
+    } else if (compression != "none" && !compression.empty()) {
+      Report(m.Find("compression")->value_pos,
+             path + ".compression: unsupported compression " + Quote(compression) +
+                 "; supported: zstd (the file exporter's per-message zstd), none");
+    }
+  }
+  for (auto [key, out] : {std::pair<const char*, std::string*>{"tenant_attribute", &otlp.tenant_attribute},
+                          {"op_id_attribute", &otlp.op_id_attribute},
+                          {"attested_hash_attribute", &otlp.attested_hash_attribute}}) {
+    if (GetString(m, key, *out, false) && out->empty()) {
+      Report(m.Find(key)->value_pos, path + "." + key + ": must not be empty");
+    }
+  }
+  GetStringList(m, "span_names", otlp.span_names);
+  GetInt(m, "max_line_bytes", otlp.max_line_bytes, 1024, std::int64_t{1} << 30);
 }
 
 void Loader::LoadFlags(const Mapping& root, Flags& flags) {

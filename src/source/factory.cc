@@ -4,6 +4,7 @@
 
 #include "source/flags_source.hh"
 #include "source/ledger_source.hh"
+#include "source/otlp_file_source.hh"
 #include "source/trace_source.hh"
 
 namespace provledger::source {
@@ -22,6 +23,9 @@ std::vector<std::unique_ptr<Source>> MakeSources(const config::Config& config,
     switch (t.kind) {
       case config::TraceKind::kPostgres:
         out.push_back(std::make_unique<TraceSource>(t, options));
+        break;
+      case config::TraceKind::kOtlpFile:
+        out.push_back(std::make_unique<OtlpFileSource>(t, options));
         break;
       default:
         throw std::invalid_argument("trace store " + t.name + ": unsupported kind");

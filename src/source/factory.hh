@@ -4,9 +4,10 @@
 // so this never fails because a database is down. Throws
 // std::invalid_argument only for a kind it does not know.
 //
-// The concrete classes (for cursors and last_error): LedgerSource
-// (ledger_source.hh), TraceSource (trace_source.hh), FlagsFileSource and
-// FlagsSqlSource (flags_source.hh); use dynamic_cast on the result.
+// Positions go through Source (StartFrom, saved_cursors, RestoreCursors,
+// durable_position, fingerprint), so the caller needs no concrete class. The
+// classes: LedgerSource (ledger_source.hh), TraceSource (trace_source.hh),
+// FlagsFileSource and FlagsSqlSource (flags_source.hh).
 #pragma once
 
 #include <memory>

@@ -11,25 +11,31 @@ using detail::Or;
 using detail::Position;
 
 LedgerSource::LedgerSource(const config::Ledger& ledger, SourceOptions options)
-    : cfg_(ledger),
-      options_(std::move(options)),
-      log_(cfg_.name, options_),
-      session_(cfg_.conn, &log_) {}
+    : SqlStreamSource(ledger.name, ledger.conn, std::move(options)), cfg_(ledger) {}
 
 LedgerSource::~LedgerSource() = default;
 
-void LedgerSource::Close() { session_.Close(); }
-void LedgerSource::RequestStop() { session_.RequestStop(); }
-void LedgerSource::ClearStop() { session_.ClearStop(); }
+std::string LedgerSource::fingerprint() const {
+  const auto& q = cfg_.queries;
+  return cfg_.conn.dsn + '\x1f' + q.clock + '\x1f' + q.receipts + '\x1f' + q.anchored;
+}
+
+void LedgerSource::RestoreCursors(const Cursors& c) {
+  if (const auto* l = std::get_if<LedgerCursors>(&c)) cursors_ = *l;
+}
+
+void LedgerSource::StartFrom(Micros replay_from, const DurablePosition& saved) {
+  cursors_.receipts = {replay_from, ""};
+  cursors_.anchored = saved.anchored ? *saved.anchored : StreamCursor{replay_from, ""};
+}
 
 PollResult LedgerSource::Poll() {
   const auto started = std::chrono::steady_clock::now();
   PollResult out;
-  out.report = detail::StartReport(cfg_.name, SourceKind::kLedger);
+  out.report = detail::StartReport(name_, SourceKind::kLedger);
   PollReport& report = out.report;
   const decode::Limits limits{options_.max_tenant_bytes};
-  // Delivered pages (sink only): kept in the report when the poll fails later.
-  std::uint64_t delivered_rows = 0, delivered_decode = 0, pending_decode = 0;
+  detail::PageTally tally;   // delivered pages stay counted when the poll fails later
   detail::RunGuarded(report, &session_, last_error_, [&] {
     pq::Connection& c = session_.Get();
     const auto& q = cfg_.queries;
@@ -46,19 +52,17 @@ PollResult LedgerSource::Poll() {
     const Micros anchored_horizon = std::min(horizon, anchored_read_limit_);
 
     LedgerBatch batch;
-    batch.source = cfg_.name;
+    batch.source = name_;
     batch.region = cfg_.region;
     LedgerCursors next;
     next.receipts = detail::ColdStart(cursors_.receipts, now_us, options_);
     next.anchored = detail::ColdStart(cursors_.anchored, now_us, options_);
 
-    // With a sink: hand the page over and commit the stream's cursor (put
-    // back if the sink throws, so cursor and delivered rows always agree).
-    std::uint64_t page_rows = 0;
+    // With a sink: hand the page over and commit the stream's cursor.
     auto deliver = [&](StreamCursor LedgerCursors::*stream, bool receipts_page) {
       if (!sink_) return;
       LedgerBatch page;
-      page.source = cfg_.name;
+      page.source = name_;
       page.region = cfg_.region;
       if (receipts_page) {
         page.receipts = std::move(batch.receipts);
@@ -67,22 +71,11 @@ PollResult LedgerSource::Poll() {
         page.anchored = std::move(batch.anchored);
         batch.anchored.clear();
       }
-      StreamCursor old = cursors_.*stream;
-      cursors_.*stream = next.*stream;
-      try {
-        sink_(Batch(std::move(page)));
-      } catch (...) {
-        cursors_.*stream = std::move(old);
-        throw;
-      }
-      delivered_rows += page_rows;
-      delivered_decode += pending_decode;
-      page_rows = 0;
-      pending_decode = 0;
+      detail::DeliverPage(sink_, Batch(std::move(page)), cursors_.*stream, next.*stream);
+      tally.Delivered();
     };
     auto bad_row = [&](std::string_view stream, const pq::Result& r, int i, int ts_col, const std::string& error) {
-      ++report.errors[static_cast<int>(ErrorKind::kDecode)];
-      ++pending_decode;
+      tally.Bad(report);
       log_.BadRow(stream, Position(r, i, ts_col, 0), error);
     };
 
@@ -92,7 +85,7 @@ PollResult LedgerSource::Poll() {
     const detail::StreamRead receipts = detail::ReadStream(
         c, rs, next.receipts,
         [&](const pq::Result& r, int i) {
-          ++page_rows;
+          tally.Row();
           decode::ReceiptColumns rc{Col(r, i, 0), Col(r, i, 1), Col(r, i, 2), Col(r, i, 3),
                                     Col(r, i, 4), Col(r, i, 5), Col(r, i, 6), Col(r, i, 7),
                                     Col(r, i, 8), Col(r, i, 9)};
@@ -112,7 +105,7 @@ PollResult LedgerSource::Poll() {
     const detail::StreamRead anchored = detail::ReadStream(
         c, as, next.anchored,
         [&](const pq::Result& r, int i) {
-          ++page_rows;
+          tally.Row();
           decode::AnchoredColumns ac{Col(r, i, 0), Col(r, i, 1), Col(r, i, 2), Col(r, i, 3)};
           auto d = decode::DecodeAnchored(ac, limits);
           if (d.ok()) {
@@ -157,11 +150,7 @@ PollResult LedgerSource::Poll() {
     out.batch = std::move(batch);
   });
   depth_pending_.reset();
-  if (!report.success && sink_) {
-    // Delivered pages stay delivered (their cursors are committed): count them.
-    report.rows_read = delivered_rows;
-    report.errors[static_cast<int>(ErrorKind::kDecode)] = delivered_decode;
-  }
+  tally.KeepDelivered(report, static_cast<bool>(sink_));
   log_.FlushSuppressed();
   detail::Finish(report, started);
   return out;

@@ -48,38 +48,37 @@
 
 namespace provledger::source {
 
-class LedgerSource final : public Source {
+class LedgerSource final : public detail::SqlStreamSource {
  public:
   explicit LedgerSource(const config::Ledger& ledger, SourceOptions options = {});
   ~LedgerSource() override;
 
-  const std::string& name() const override { return cfg_.name; }
   SourceKind kind() const override { return SourceKind::kLedger; }
   PollResult Poll() override;
-  void Close() override;
-  void RequestStop() override;
-  void ClearStop() override;
-  void SetReadLimit(Micros limit) override { read_limit_ = limit; }
   // Like SetReadLimit, for the anchored stream (default kMaxMicros = no
   // limit; the exporter never sets it). The coverage report reads one day.
   void SetAnchoredReadLimit(Micros limit) { anchored_read_limit_ = limit; }
-  void SetSink(PageSink sink) override { sink_ = std::move(sink); }
 
   LedgerCursors cursors() const { return cursors_; }
   void SetCursors(const LedgerCursors& c) { cursors_ = c; }
-  // Message of the last failed poll ("" after a success); never a password.
-  const std::string& last_error() const { return last_error_; }
+
+  // DSN and the clock, receipts and anchored queries.
+  std::string fingerprint() const override;
+  Cursors saved_cursors() const override { return cursors_; }
+  void RestoreCursors(const Cursors& c) override;
+  // Both streams from replay_from; the anchored one from saved.anchored when set.
+  void StartFrom(Micros replay_from, const DurablePosition& saved) override;
+  // The anchored stream's cursor.
+  DurablePosition durable_position() const override {
+    DurablePosition d;
+    d.anchored = cursors_.anchored;
+    return d;
+  }
 
  private:
   config::Ledger cfg_;
-  SourceOptions options_;
-  detail::SourceLog log_;
-  detail::PgSession session_;
   LedgerCursors cursors_;
-  std::string last_error_;
-  Micros read_limit_ = kMaxMicros;
   Micros anchored_read_limit_ = kMaxMicros;
-  PageSink sink_;
   // Queue depth: when it was last measured by a successful poll (steady clock).
   bool depth_measured_ = false;
   std::chrono::steady_clock::time_point last_depth_;

@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "config/config.hh"
+#include "core/file_position.hh"
 #include "core/rows.hh"
 
 namespace provledger::source {
@@ -32,6 +33,20 @@ struct LedgerCursors {
 
 struct TraceCursors {
   StreamCursor spans;
+};
+
+// The stream positions of any source, opaque to the poller: it keeps them
+// over a reload (Source::saved_cursors / RestoreCursors) without knowing the
+// kind of the source.
+using Cursors = std::variant<std::monostate, LedgerCursors, TraceCursors, FileCursors>;
+
+// What the state file keeps about a source (recorded after every page the
+// engine applied), and what a restart hands back: the anchored stream of a
+// ledger, the file position of an OTLP file store. Streams not listed here
+// restart from Engine::ReplayFrom.
+struct DurablePosition {
+  std::optional<StreamCursor> anchored;   // ledgers
+  std::optional<FileCursors> file;        // otlp_file trace stores
 };
 
 using Batch = std::variant<std::monostate, LedgerBatch, TraceBatch, FlagsBatch>;
@@ -96,6 +111,25 @@ class Source {
   // the receipts stream only, trace stores to spans; complete_upto then
   // reflects the horizon actually used. Called by the poller between polls.
   virtual void SetReadLimit(Micros /*limit*/) {}
+
+  // ---- positions (between polls, or from the PageSink) ----
+  // Identity of the data the source reads (DSN and queries, or a path): a
+  // reload carries the cursors over only when it is unchanged. Default: "".
+  virtual std::string fingerprint() const { return {}; }
+  // The current stream positions, for a reload. Default: monostate.
+  virtual Cursors saved_cursors() const { return {}; }
+  // Puts back what saved_cursors() returned (a value of another kind of
+  // source is ignored). Default: no-op.
+  virtual void RestoreCursors(const Cursors& /*c*/) {}
+  // Positions the streams for a (re)start: every stream from `replay_from`
+  // (Engine::ReplayFrom, so the coverage window is rebuilt), except what
+  // `saved` (the state file) says. Default: no-op.
+  virtual void StartFrom(Micros /*replay_from*/, const DurablePosition& /*saved*/) {}
+  // What the state file should keep for this source now. Default: nothing.
+  virtual DurablePosition durable_position() const { return {}; }
+  // Where a restart would replay from now (Engine::ReplayFrom), given before
+  // every poll: a file source keeps replay positions back to it. Default: no-op.
+  virtual void SetReplayFloor(Micros /*floor*/) {}
 };
 
 class LedgerSource;   // source/ledger_source.hh

@@ -82,6 +82,83 @@ class PgSession {
   pq::CancelHandle cancel_;
 };
 
+// Rows and decode errors of one poll's pages, split into those handed to the
+// sink (they stay applied whatever happens later in the poll) and those of
+// the page being read. A poll that fails after some pages keeps the
+// delivered ones in its report (KeepDelivered).
+struct PageTally {
+  std::uint64_t rows = 0, decode = 0;             // delivered
+  std::uint64_t page_rows = 0, page_decode = 0;   // current page
+  void Row() { ++page_rows; }
+  void Bad(PollReport& r) {
+    ++r.errors[static_cast<int>(ErrorKind::kDecode)];
+    ++page_decode;
+  }
+  void Delivered() {
+    rows += page_rows;
+    decode += page_decode;
+    page_rows = page_decode = 0;
+  }
+  // After a failed poll with a sink: the report counts the delivered pages.
+  void KeepDelivered(PollReport& r, bool with_sink) const {
+    if (r.success || !with_sink) return;
+    r.rows_read = rows;
+    r.errors[static_cast<int>(ErrorKind::kDecode)] = decode;
+  }
+};
+
+// Hands `page` to `sink` with `committed` already moved to `next` (so the
+// sink sees the cursors past the page); if the sink throws, `committed` is
+// put back and the exception goes on, so cursors and delivered rows agree.
+template <class Cursor>
+void DeliverPage(const PageSink& sink, Batch&& page, Cursor& committed, const Cursor& next) {
+  Cursor old = committed;
+  committed = next;
+  try {
+    sink(std::move(page));
+  } catch (...) {
+    committed = std::move(old);
+    throw;
+  }
+}
+
+// What every stream source (ledgers, trace stores) keeps besides its
+// queries: its name, options, logger, last error, read limit and page sink.
+class StreamSourceBase : public Source {
+ public:
+  const std::string& name() const override { return name_; }
+  void SetReadLimit(Micros limit) override { read_limit_ = limit; }
+  void SetSink(PageSink sink) override { sink_ = std::move(sink); }
+  // Message of the last failed poll ("" after a success); never a password.
+  const std::string& last_error() const { return last_error_; }
+
+ protected:
+  StreamSourceBase(std::string name, SourceOptions options)
+      : name_(std::move(name)), options_(std::move(options)), log_(name_, options_) {}
+
+  std::string name_;
+  SourceOptions options_;
+  SourceLog log_;
+  std::string last_error_;
+  Micros read_limit_ = kMaxMicros;
+  PageSink sink_;
+};
+
+// A stream source over one PostgreSQL connection: Close and the stop flag
+// are the session's.
+class SqlStreamSource : public StreamSourceBase {
+ public:
+  void Close() override { session_.Close(); }
+  void RequestStop() override { session_.RequestStop(); }
+  void ClearStop() override { session_.ClearStop(); }
+
+ protected:
+  SqlStreamSource(std::string name, const config::Connection& conn, SourceOptions options)
+      : StreamSourceBase(std::move(name), std::move(options)), session_(conn, &log_) {}
+
+  PgSession session_;
+};
+
 // The smallest cursor timestamp sent to the database: 0001-01-01T00:00:00Z.
 // PostgreSQL timestamps cannot hold kMinMicros (~73000 years before the
 // epoch), so a cursor below this is sent as (kQueryMinMicros, "").

@@ -29,34 +29,27 @@
 
 namespace provledger::source {
 
-class TraceSource final : public Source {
+class TraceSource final : public detail::SqlStreamSource {
  public:
   explicit TraceSource(const config::TraceStore& store, SourceOptions options = {});
   ~TraceSource() override;
 
-  const std::string& name() const override { return cfg_.name; }
   SourceKind kind() const override { return SourceKind::kTraces; }
   PollResult Poll() override;
-  void Close() override;
-  void RequestStop() override;
-  void ClearStop() override;
-  void SetReadLimit(Micros limit) override { read_limit_ = limit; }
-  void SetSink(PageSink sink) override { sink_ = std::move(sink); }
 
   TraceCursors cursors() const { return cursors_; }
   void SetCursors(const TraceCursors& c) { cursors_ = c; }
-  // Message of the last failed poll ("" after a success); never a password.
-  const std::string& last_error() const { return last_error_; }
+
+  // DSN and the clock and spans queries.
+  std::string fingerprint() const override;
+  Cursors saved_cursors() const override { return cursors_; }
+  void RestoreCursors(const Cursors& c) override;
+  // The spans stream from replay_from (nothing of it is kept in the state file).
+  void StartFrom(Micros replay_from, const DurablePosition& saved) override;
 
  private:
   config::TraceStore cfg_;
-  SourceOptions options_;
-  detail::SourceLog log_;
-  detail::PgSession session_;
   TraceCursors cursors_;
-  std::string last_error_;
-  Micros read_limit_ = kMaxMicros;
-  PageSink sink_;
 };
 
 }  // namespace provledger::source

@@ -68,6 +68,36 @@ std::string TenantProblem(const std::string& where, const std::string& name) {
   return why.empty() ? why : where + ": " + why;
 }
 
+// dev and ino as decimal strings (they may not fit a JSON reader's doubles).
+json FilePos(const FilePosition& p) {
+  return {{"dev", std::to_string(p.dev)}, {"ino", std::to_string(p.ino)}, {"offset", p.offset},
+          {"watermark_us", p.watermark}};
+}
+
+std::uint64_t U64(const json& j, const char* key) {
+  const std::string s = j.at(key).get<std::string>();
+  std::size_t used = 0;
+  unsigned long long v = 0;
+  try {
+    v = std::stoull(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != s.size() || s.empty() || s[0] < '0' || s[0] > '9') {
+    Unusable(std::string("file cursor ") + key + " is not a decimal integer: " + decode::Printable(s, 40));
+  }
+  return v;
+}
+
+FilePosition FilePos(const json& j) {
+  FilePosition p;
+  p.dev = U64(j, "dev");
+  p.ino = U64(j, "ino");
+  p.offset = j.at("offset").get<std::uint64_t>();
+  p.watermark = j.at("watermark_us").get<std::int64_t>();
+  return p;
+}
+
 }  // namespace
 
 std::string EncodeState(const PersistentState& st) {
@@ -99,6 +129,15 @@ std::string EncodeState(const PersistentState& st) {
   j["counted_receipt_divergences"] = keys;
   j["tenants_dropped"] = st.tenants_dropped;
   j["dropped_tenants"] = st.dropped_tenants;
+  if (!st.file_cursors.empty()) {
+    json files = json::object();
+    for (const auto& [name, c] : st.file_cursors) {
+      json replay = json::array();
+      for (const auto& p : c.replay) replay.push_back(FilePos(p));
+      files[name] = {{"read", FilePos(c.read)}, {"replay", replay}};
+    }
+    j["file_cursors"] = files;
+  }
   return j.dump();
 }
 
@@ -142,6 +181,15 @@ PersistentState DecodeState(const std::string& text) {
     }
     st.tenants_dropped = Count(j.at("tenants_dropped"), "tenants_dropped");
     st.dropped_tenants = Counts(j.at("dropped_tenants"), "dropped_tenants");
+    // Added with the otlp_file store; older state files have none.
+    if (auto it = j.find("file_cursors"); it != j.end()) {
+      for (const auto& [name, c] : it->items()) {
+        FileCursors fc;
+        fc.read = FilePos(c.at("read"));
+        for (const auto& p : c.at("replay")) fc.replay.push_back(FilePos(p));
+        st.file_cursors[name] = std::move(fc);
+      }
+    }
     return st;
   } catch (const json::exception& e) {
     Unusable("state has a missing or mistyped field: " + decode::Printable(e.what(), 200));

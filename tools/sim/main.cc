@@ -28,7 +28,7 @@ Commands:
         [--seed 1] [--tenants 200] [--zipf 1.1] [--duration 60s (0 = until signal)]
         [--divergence-rate 0.001] [--missing-rate 0.01] [--latency-scale 1]
         [--flags-file PATH] [--ramp-interval 30s] [--control-file PATH]
-        [--instance 0] [--stats-interval 10s]
+        [--instance 0] [--stats-interval 10s] [--otlp-file PATH]
         Live traffic until SIGINT/SIGTERM or --duration; prints a JSON summary.
 
 Exit status: 0 ok, 1 runtime error, 2 usage error.

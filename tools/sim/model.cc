@@ -324,6 +324,45 @@ void AppendSpanRow(std::string& out, const World& w, const Op& op) {
   out.push_back('\n');
 }
 
+namespace {
+void AppendOtlpAttr(std::string& out, std::string_view key, std::string_view value) {
+  out.append("{\"key\":");
+  AppendJsonString(out, key);
+  out.append(",\"value\":{\"stringValue\":");
+  AppendJsonString(out, value);
+  out.append("}}");
+}
+}  // namespace
+
+void AppendOtlpSpan(std::string& out, const World& w, const Op& op) {
+  out.append("{\"traceId\":\"");
+  out.append(op.trace_id);
+  out.append("\",\"spanId\":\"");
+  out.append(op.span_id);
+  out.append("\",\"name\":");
+  AppendJsonString(out, op.span_name);
+  out.append(",\"kind\":2,\"startTimeUnixNano\":\"");
+  out.append(std::to_string(op.span_start));
+  out.append("000\",\"endTimeUnixNano\":\"");
+  out.append(std::to_string(op.span_end));
+  out.append("000\",\"attributes\":[");
+  AppendOtlpAttr(out, "provledger.tenant", w.tenant(op.tenant));
+  out.push_back(',');
+  AppendOtlpAttr(out, "provledger.op_id", op.op_id);
+  out.push_back(',');
+  AppendOtlpAttr(out, "provledger.attested_hash", op.attested_hash);
+  out.append("],\"status\":{}}");
+}
+
+std::string OtlpRequestLine(const std::string& spans) {
+  std::string line =
+      "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":"
+      "\"provledger-sim\"}}]},\"scopeSpans\":[{\"scope\":{\"name\":\"provledger_sim\"},\"spans\":[";
+  line.append(spans);
+  line.append("]}]}]}\n");
+  return line;
+}
+
 void AppendNoiseSpanRow(std::string& out, const World& w, std::uint64_t domain,
                         std::uint64_t index, Rng& rng, Micros start) {
   const std::uint64_t s = w.seed();

@@ -136,6 +136,15 @@ inline constexpr const char* kCopyProofs =
 void AppendReceiptRow(std::string& out, const World& w, const Op& op,
                       const std::string& anchor_id, Micros anchored_at);
 void AppendSpanRow(std::string& out, const World& w, const Op& op);
+// The same span as one OTLP/JSON span object (opentelemetry-proto JSON
+// mapping, as the Collector's file exporter writes it): traceId, spanId,
+// name, kind SERVER, start/end in nanoseconds as decimal strings, and the
+// attributes provledger.tenant, provledger.op_id, provledger.attested_hash
+// (the otlp_file trace store's default keys).
+void AppendOtlpSpan(std::string& out, const World& w, const Op& op);
+// One ExportTraceServiceRequest line (with its '\n') holding `spans` (span
+// objects joined by ','), resource service.name = provledger-sim.
+std::string OtlpRequestLine(const std::string& spans);
 
 // A span that is not a tenant operation (op_id NULL): health checks, child
 // database/cache spans. Keyed like an Op; tenant may be NULL.

@@ -13,12 +13,17 @@
 // are kept and written when it is back. Ids are keyed (seed, instance, op
 // number), so the op sequence is deterministic given the seed; only the
 // wall-clock times differ between runs.
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <stdexcept>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -91,6 +96,7 @@ struct RunOptions {
   Micros ramp_interval = 30'000'000;
   std::uint64_t instance = 0;
   Micros stats_interval = 10'000'000;
+  std::string otlp_file;   // also append every written span here as OTLP/JSON lines
 };
 
 std::string Trim(const std::string& s) {
@@ -234,6 +240,7 @@ class Sink {
 struct TimedRow {
   Micros due;
   std::string row;
+  std::string otlp;   // the span as OTLP/JSON (with --otlp-file)
   bool operator>(const TimedRow& o) const { return due > o.due; }
 };
 
@@ -297,7 +304,7 @@ RunOptions ParseRun(int argc, char** argv) {
   const Args a(argc, argv, 2,
                {"ledger", "traces-dsn", "rate", "seed", "tenants", "zipf", "duration",
                 "divergence-rate", "missing-rate", "latency-scale", "flags-file", "ramp-interval",
-                "control-file", "instance", "stats-interval"},
+                "control-file", "instance", "stats-interval", "otlp-file"},
                {});
   RunOptions o;
   std::set<std::string> seen;
@@ -329,6 +336,7 @@ RunOptions ParseRun(int argc, char** argv) {
   o.instance = std::stoull(a.Get("instance", "0"));
   if (o.instance > 4000) throw std::invalid_argument("--instance must be at most 4000");
   o.stats_interval = ParseDuration(a.Get("stats-interval", "10s"));
+  o.otlp_file = a.Get("otlp-file");
   return o;
 }
 
@@ -471,8 +479,9 @@ class Runner {
     FillOp(world_, rng, p, 1.0, &op);
     ++stats_.ops;
     if (op.divergent) ++stats_.divergent;
-    TimedRow span{op.span_end, {}};
+    TimedRow span{op.span_end, {}, {}};
     AppendSpanRow(span.row, world_, op);
+    if (!o_.otlp_file.empty()) AppendOtlpSpan(span.otlp, world_, op);
     spans_.push_back(std::move(span));
     std::push_heap(spans_.begin(), spans_.end(), std::greater<>());
     if (withheld) {
@@ -485,6 +494,26 @@ class Runner {
     AppendReceiptRow(rc.row, world_, op, kNone, 0);
     receipts_.push_back(std::move(rc));
     std::push_heap(receipts_.begin(), receipts_.end(), std::greater<>());
+  }
+
+  // The spans just written to the trace store, as one OTLP/JSON line appended
+  // to --otlp-file (opened per write, O_APPEND: a collector-style rotation by
+  // rename starts a new file). One write(2) per line.
+  void WriteOtlp() {
+    std::string spans;
+    for (const auto& s : span_batch_) {
+      if (!spans.empty()) spans.push_back(',');
+      spans.append(s.otlp);
+    }
+    const std::string line = OtlpRequestLine(spans);
+    const int fd = ::open(o_.otlp_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) throw std::runtime_error("cannot open --otlp-file " + o_.otlp_file + ": " + std::strerror(errno));
+    const ssize_t n = ::write(fd, line.data(), line.size());
+    const int err = errno;
+    ::close(fd);
+    if (n != static_cast<ssize_t>(line.size())) {
+      throw std::runtime_error("cannot write --otlp-file " + o_.otlp_file + ": " + std::strerror(err));
+    }
   }
 
   void WriteSpans(Micros now) {
@@ -504,6 +533,7 @@ class Runner {
       }
       copy.Finish();
       stats_.spans += span_batch_.size();
+      if (!o_.otlp_file.empty()) WriteOtlp();
       span_batch_.clear();
     } catch (const PgError& e) {
       traces_.Failed(e, now);

@@ -289,11 +289,49 @@ BOOST_AUTO_TEST_CASE(queries_set_must_be_non_empty) {
 
 BOOST_AUTO_TEST_CASE(trace_store_kind) {
   // Only the kind is reported: an unknown kind may need no dsn.
-  ExpectOnly(kLedger + "trace_stores:\n  - name: traces\n    kind: otlp_file\n", "t.yml:7:11: ",
-             "trace_stores[0].kind: unsupported trace store kind \"otlp_file\"; supported kinds: "
-             "postgres");
+  ExpectOnly(kLedger + "trace_stores:\n  - name: traces\n    kind: jaeger\n", "t.yml:7:11: ",
+             "trace_stores[0].kind: unsupported trace store kind \"jaeger\"; supported kinds: "
+             "postgres, otlp_file");
   ExpectOnly(kLedger + "trace_stores: {name: t}\n", "t.yml:5:15: ",
              "trace_stores: expected a list of trace stores, got a mapping");
+}
+
+BOOST_AUTO_TEST_CASE(otlp_file_store) {
+  const std::string head = kLedger + "trace_stores:\n  - name: otel\n    kind: otlp_file\n";
+  // line 7: kind; own lines from 8
+  ExpectOnly(head, "t.yml:6:5: ", "missing required key \"path\"");
+  ExpectOnly(head + "    path: /p.json\n    dsn: \"host=x\"\n", "t.yml:9:5: ",
+             "trace_stores[0].dsn: not a setting of trace store kind otlp_file");
+  ExpectOnly(head + "    path: /p.json\n    queries: {spans: x}\n", "t.yml:9:5: ",
+             "trace_stores[0].queries: not a setting of trace store kind otlp_file");
+  ExpectOnly(head + "    path: \"\"\n", "t.yml:8:11: ", "trace_stores[0].path: must not be empty");
+  ExpectOnly(head + "    path: /p.json\n    compression: gzip\n", "t.yml:9:18: ",
+             "trace_stores[0].compression: unsupported compression \"gzip\"; supported: zstd");
+  ExpectOnly(head + "    path: /p.json\n    op_id_attribute: \"\"\n", "t.yml:9:22: ",
+             "trace_stores[0].op_id_attribute: must not be empty");
+  ExpectOnly(head + "    path: /p.json\n    span_names: [a, [b]]\n", "t.yml:9:21: ",
+             "trace_stores[0].span_names[1]: expected a non-empty string");
+  ExpectOnly(head + "    path: /p.json\n    span_names: x\n", "t.yml:9:17: ",
+             "trace_stores[0].span_names: expected a list of strings");
+  ExpectOnly(head + "    path: /p.json\n    max_line_bytes: 10\n", "t.yml:9:21: ", "trace_stores[0].max_line_bytes");
+  // A postgres store takes no otlp key.
+  ExpectOnly(kLedger + "trace_stores:\n  - name: t\n    dsn: \"host=x\"\n    path: /p\n", "t.yml:8:5: ",
+             "trace_stores[0].path: not a setting of trace store kind postgres");
+  // Accepted, with defaults and overrides.
+  Config c = Parse(head + "    path: /var/otel/spans.json\n    compression: zstd\n    tenant_attribute: t\n"
+                          "    span_names: [\"POST /a\", b]\n    out_of_order: 10s\n");
+  BOOST_REQUIRE(c.trace_stores.size() == 1u);
+  const auto& t = c.trace_stores[0];
+  BOOST_TEST((t.kind == TraceKind::kOtlpFile));
+  BOOST_TEST(t.otlp.path == "/var/otel/spans.json");
+  BOOST_TEST(t.otlp.compression == "zstd");
+  BOOST_TEST(t.otlp.tenant_attribute == "t");
+  BOOST_TEST(t.otlp.op_id_attribute == "provledger.op_id");
+  BOOST_TEST(t.otlp.attested_hash_attribute == "provledger.attested_hash");
+  BOOST_TEST((t.otlp.span_names == std::vector<std::string>{"POST /a", "b"}));
+  BOOST_TEST(t.otlp.max_line_bytes == 16 * 1024 * 1024);
+  BOOST_TEST(t.out_of_order_ms == 10000);
+  BOOST_TEST(Parse(head + "    path: /p\n    compression: none\n").trace_stores[0].otlp.compression == "");
 }
 
 BOOST_AUTO_TEST_CASE(flags_shape) {

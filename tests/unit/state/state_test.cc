@@ -202,3 +202,24 @@ BOOST_AUTO_TEST_CASE(garbage_is_never_echoed_raw) {
   }
   std::filesystem::remove_all(dir);
 }
+
+BOOST_AUTO_TEST_CASE(file_cursors_round_trip_and_old_files_load) {
+  auto st = Sample();
+  FileCursors fc;
+  fc.read = {0xfffffffffffffff0ULL, 0x8000000000000001ULL, 123456789012ULL, 1799999000000000};
+  fc.replay = {{1, 2, 0, kMinMicros}, {1, 2, 4096, 1799998000000000}};
+  st.file_cursors["otel"] = fc;
+  const std::string text = state::EncodeState(st);
+  const auto back = state::DecodeState(text);
+  BOOST_TEST((back.file_cursors.at("otel") == fc), "dev/ino beyond 2^53 survive (decimal strings)");
+  // A state file written before the otlp_file store (no file_cursors) loads.
+  const std::string old = state::EncodeState(Sample());
+  BOOST_TEST(old.find("file_cursors") == std::string::npos);
+  BOOST_TEST(state::DecodeState(old).file_cursors.empty());
+  // A mangled file cursor is an error, not a silent 0.
+  std::string bad = text;
+  const auto at = bad.find("\"ino\":\"");
+  BOOST_REQUIRE(at != std::string::npos);
+  bad.replace(at, 7, "\"ino\":\"x");
+  BOOST_CHECK_THROW(state::DecodeState(bad), state::UnusableState);
+}
