@@ -33,6 +33,7 @@ RULES_FILE = os.path.join(REPO, "alerts", "rules.yml")
 RULES_TEST_FILE = os.path.join(REPO, "tests", "rules", "rules_test.yml")
 DASHBOARD_DIR = os.path.join(REPO, "dashboards")
 RUNBOOK = os.path.join(REPO, "docs", "runbook.md")
+GEN_RULES = os.path.join(REPO, "alerts", "gen-rules")
 
 JOB = "provledger_exporter"
 JOB_MATCHER = ("job", "=", JOB)
@@ -727,6 +728,18 @@ class Prometheus:
 
     def stop(self):
         self.proc.stop()
+
+
+def gen_rules():
+    """alerts/gen-rules as a module: the one implementation of the selector and window
+    substitutions (a script without .py, so loaded by path)."""
+    import importlib.machinery
+    import importlib.util
+    loader = importlib.machinery.SourceFileLoader("gen_rules", GEN_RULES)
+    spec = importlib.util.spec_from_loader("gen_rules", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
 
 
 def temp_workdir(prefix):
