@@ -337,7 +337,18 @@ void Exporter::PublishOnce(bool write_state) {
     }
   }
   snap.state_write_errors = state_write_errors_.load();
+  if (snapshot_hook_) snapshot_hook_(snap);
   publisher_.Publish(std::move(snap));
+}
+
+void Exporter::SetSnapshotHook(std::function<void(compute::Snapshot&)> hook) { snapshot_hook_ = std::move(hook); }
+
+void Exporter::RequestPublish() {
+  {
+    std::lock_guard<std::mutex> lock(wake_mu_);
+    dirty_ = true;
+  }
+  wake_cv_.notify_all();
 }
 
 void Exporter::PublishLoop() {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <map>
@@ -46,6 +47,13 @@ class Exporter {
   // Applies a new, already validated config: an in-process restart that keeps
   // counters, cursors and per-source health (as the state file would).
   void Reload(config::Config cfg);
+
+  // Called with every snapshot before it is published (the evidence API's
+  // job counters); set before Restore(). Must be quick and thread-safe.
+  void SetSnapshotHook(std::function<void(compute::Snapshot&)> hook);
+  // Asks the publisher thread for a publish soon (something the snapshot
+  // hook reports changed). Thread-safe.
+  void RequestPublish();
 
  private:
   struct Poller {
@@ -84,6 +92,7 @@ class Exporter {
   std::set<std::string> reported_;   // sources that reported since the last publish
 
   std::atomic<std::uint64_t> state_write_errors_{0};
+  std::function<void(compute::Snapshot&)> snapshot_hook_;
   bool restored_ = false;   // provledger_exporter_state_write_errors_total
 };
 

@@ -15,6 +15,10 @@
 #include "app/sd_notify.hh"
 #include "build_info.hh"
 #include "config/load.hh"
+#include "evidence/keys.hh"
+#include "evidence_api/manager.hh"
+#include "evidence_api/routes.hh"
+#include "evidence_api/tokens.hh"
 #include "http/server.hh"
 #include "http/web_config.hh"
 #include "render/publisher.hh"
@@ -34,6 +38,37 @@ config::LoadOptions LoadOptions() { return {.ipv6_listen = http::Ipv6ListenAvail
 
 void LogProblems(const config::ConfigError& e) {
   for (const auto& p : e.problems()) spdlog::error("config: {}", p);
+}
+
+// A secret's path: the *_file value, or the credential's file in
+// $CREDENTIALS_DIRECTORY (systemd LoadCredential=/SetCredentialEncrypted=).
+std::string SecretPath(const std::string& file, const std::string& credential, const char* key) {
+  if (!file.empty()) return file;
+  const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+  if (dir == nullptr || *dir == '\0') {
+    throw std::runtime_error(std::string("evidence.api.") + key + " \"" + credential +
+                             "\": $CREDENTIALS_DIRECTORY is not set (systemd sets it for LoadCredential=)");
+  }
+  return std::string(dir) + "/" + credential;
+}
+
+// The evidence API's parts, built at start when evidence.api.enabled.
+struct EvidenceApi {
+  evidence_api::TokenSet tokens;
+  std::unique_ptr<evidence_api::JobManager> manager;
+};
+
+std::unique_ptr<EvidenceApi> StartEvidenceApi(const config::Config& cfg) {
+  const auto& api = cfg.evidence.api;
+  auto e = std::make_unique<EvidenceApi>();
+  e->tokens = evidence_api::TokenSet::Load(SecretPath(api.tokens_file, api.tokens_credential, "tokens_credential"));
+  evidence::SigningKey key = evidence::SigningKey::FromFile(
+      SecretPath(api.signing_key_file, api.signing_key_credential, "signing_key_credential"));
+  spdlog::info("evidence api: enabled path={} tokens={} key_id={} job_dir={}", evidence_api::kApiPath,
+               e->tokens.size(), key.key_id(), api.job_dir);
+  e->manager = std::make_unique<evidence_api::JobManager>(cfg, std::move(key));
+  e->manager->Start();
+  return e;
 }
 
 int Run(const app::CliOptions& opts) {
@@ -58,9 +93,30 @@ int Run(const app::CliOptions& opts) {
   signal(SIGPIPE, SIG_IGN);
 
   render::Publisher publisher;
+  // The evidence API (off by default): tokens, signing key and job directory
+  // are read now; any problem stops the start.
+  std::unique_ptr<EvidenceApi> evidence;
+  if (cfg.evidence.api.enabled) {
+    try {
+      evidence = StartEvidenceApi(cfg);
+    } catch (const config::ConfigError& e) {
+      for (const auto& p : e.problems()) spdlog::error("evidence api: {}", p);
+      spdlog::error("invalid evidence API setup, not starting");
+      return 1;
+    } catch (const std::exception& e) {
+      spdlog::error("evidence api: {}", e.what());
+      spdlog::error("invalid evidence API setup, not starting");
+      return 1;
+    }
+  }
   // The state file is restored and published before the listener exists: no
   // scrape can see a counter lower than before the restart (issue 9 item 13).
   app::Exporter exporter(cfg, publisher);
+  if (evidence) {
+    evidence_api::JobManager* m = evidence->manager.get();
+    exporter.SetSnapshotHook([m](compute::Snapshot& s) { s.evidence_jobs = m->Stats(); });
+    m->SetOnChange([&exporter] { exporter.RequestPublish(); });
+  }
   exporter.Restore();
   std::unique_ptr<http::HttpServer> server;
   try {
@@ -69,6 +125,7 @@ int Run(const app::CliOptions& opts) {
     web.telemetry_path = cfg.web.telemetry_path;
     web.max_requests = cfg.web.max_requests;
     web.web_config_file = opts.web_config_file;
+    if (evidence) web.routes.push_back(evidence_api::MakeRoute(*evidence->manager, evidence->tokens));
     server = std::make_unique<http::HttpServer>(std::move(web), publisher);
   } catch (const config::ConfigError& e) {
     for (const auto& p : e.problems()) spdlog::error("web config: {}", p);
@@ -120,6 +177,14 @@ int Run(const app::CliOptions& opts) {
           next.web.telemetry_path = path;
           next.web.max_requests = max_requests;
         }
+        if (evidence) {
+          if (next.evidence.api.enabled != cfg.evidence.api.enabled || next.evidence.api.job_dir != cfg.evidence.api.job_dir) {
+            spdlog::warn("evidence.api changes need a restart; the API keeps its start settings");
+          }
+          evidence->manager->UpdateSources(next);
+        } else if (next.evidence.api.enabled) {
+          spdlog::warn("evidence.api.enabled needs a restart; the API stays off");
+        }
         exporter.Reload(std::move(next));
         spdlog::info("configuration reloaded");
       } catch (const config::ConfigError& e) {
@@ -137,6 +202,7 @@ int Run(const app::CliOptions& opts) {
   }
   exporter.Stop();
   server.reset();
+  if (evidence) evidence->manager->Stop();
   spdlog::info("stopped");
   return 0;
 }

@@ -46,6 +46,20 @@ struct SourceHealth {
   std::map<std::string, bool> plan_unindexed;
 };
 
+// The evidence export API's jobs (src/evidence_api), set by the app when the
+// API is enabled; rendered only when `enabled`.
+struct EvidenceJobStats {
+  bool enabled = false;
+  std::string api_path;         // "/api/v1/evidence/exports" (the landing page links it)
+  std::uint64_t done = 0;       // jobs finished with a bundle, since the process started
+  std::uint64_t failed = 0;     // jobs that failed (including those found unfinished at start)
+  std::uint64_t rejected = 0;   // submissions refused because the queue was full (429)
+  std::vector<double> duration_buckets;   // seconds
+  HistogramData duration;                 // running -> done/failed, seconds
+  std::uint64_t queued = 0;               // waiting for a worker
+  std::uint64_t running = 0;
+};
+
 struct Snapshot {
   Micros now = 0;                          // when the snapshot was computed
   Micros window_end = kMinMicros;          // E: ops with span start in (E - window, E] are covered
@@ -70,6 +84,7 @@ struct Snapshot {
   std::uint64_t tenants_dropped = 0;                         // distinct tenants refused by the cap
   std::uint64_t pending_ops = 0;                             // traced ops not yet settled
   std::uint64_t state_write_errors = 0;                      // failed state-file writes (set by the app)
+  EvidenceJobStats evidence_jobs;                            // set by the app
 };
 
 }  // namespace provledger::compute

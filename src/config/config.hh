@@ -141,6 +141,28 @@ struct Web {
 struct Evidence {
   std::vector<std::string> mask;                                     // every tenant
   std::vector<std::pair<std::string, std::vector<std::string>>> mask_by_tenant;   // tenant -> extra pointers
+
+  // The async export API on the exporter's HTTP server (src/evidence_api,
+  // docs/evidence.md "Async API"). Off unless enabled. Files are read once,
+  // at start; a secret comes from a *_file path or a systemd credential name
+  // (a file in $CREDENTIALS_DIRECTORY), exactly one of the two.
+  struct Api {
+    bool enabled = false;
+    std::string tokens_file;              // bearer tokens (evidence_api/tokens.hh)
+    std::string tokens_credential;
+    std::string signing_key_file;         // Ed25519 private key (evidence/keys.hh)
+    std::string signing_key_credential;
+    std::string job_dir;                  // one directory per job: job.json + bundle.zip
+    std::int64_t max_concurrent_jobs = 1;          // worker threads
+    std::int64_t max_queued_jobs = 16;             // waiting jobs; more -> 429
+    std::int64_t max_operations = 10000;           // per export
+    std::int64_t max_request_bytes = 65536;        // POST body
+    std::int64_t retention_ms = 24LL * 3600 * 1000;   // finished jobs are deleted after this
+    std::int64_t max_disk_bytes = 1LL << 30;       // finished bundles in total; oldest deleted first
+    std::int64_t statement_timeout_ms = 60000;     // each export query
+    std::int64_t retry_after_ms = 30000;           // Retry-After of a 429
+    int line = 0;                                  // position of `api`, for messages
+  } api;
 };
 
 struct Config {

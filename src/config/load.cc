@@ -43,7 +43,11 @@ constexpr std::array<std::string_view, 14> kRootKeys = {
 constexpr std::array<std::string_view, 6> kRecommendKeys = {
     "advance_min_coverage", "min_operations", "rollback_below_coverage", "rollback_drop_points",
     "rollback_on_new_divergence", "steps"};
-constexpr std::array<std::string_view, 2> kEvidenceKeys = {"mask", "mask_by_tenant"};
+constexpr std::array<std::string_view, 3> kEvidenceKeys = {"mask", "mask_by_tenant", "api"};
+constexpr std::array<std::string_view, 14> kEvidenceApiKeys = {
+    "enabled", "tokens_file", "tokens_credential", "signing_key_file", "signing_key_credential", "job_dir",
+    "max_concurrent_jobs", "max_queued_jobs", "max_operations", "max_request_bytes", "retention",
+    "max_disk_bytes", "statement_timeout", "retry_after"};
 constexpr std::array<std::string_view, 3> kWebKeys = {"listen_address", "telemetry_path",
                                                       "max_requests"};
 constexpr std::array<std::string_view, 2> kCoverageKeys = {"window", "grace"};
@@ -146,6 +150,7 @@ class Loader : public YamlWalker {
   void LoadTraceStores(const Mapping& root, std::vector<TraceStore>& stores);
   void LoadFlags(const Mapping& root, Flags& flags);
   void LoadEvidence(const Mapping& root, Evidence& evidence);
+  void LoadEvidenceApi(const Mapping& evidence, Evidence::Api& api);
   bool GetPointerList(const YAML::Node& node, Pos pos, const std::string& path, std::vector<std::string>& out);
   void CheckUniqueNames();
 
@@ -639,6 +644,48 @@ void Loader::LoadEvidence(const Mapping& root, Evidence& evidence) {
       }
     }
   }
+  LoadEvidenceApi(m, evidence.api);
+}
+
+void Loader::LoadEvidenceApi(const Mapping& evidence, Evidence::Api& api) {
+  Mapping m = ReadSubMapping(evidence, "api", kEvidenceApiKeys);
+  if (!m.ok) return;
+  api.line = m.pos.line;
+  GetBool(m, "enabled", api.enabled);
+  GetString(m, "tokens_file", api.tokens_file, false);
+  GetString(m, "tokens_credential", api.tokens_credential, false);
+  GetString(m, "signing_key_file", api.signing_key_file, false);
+  GetString(m, "signing_key_credential", api.signing_key_credential, false);
+  GetString(m, "job_dir", api.job_dir, false);
+  GetInt(m, "max_concurrent_jobs", api.max_concurrent_jobs, 1, 64);
+  GetInt(m, "max_queued_jobs", api.max_queued_jobs, 0, 100000);
+  GetInt(m, "max_operations", api.max_operations, 1, 10000000);
+  // The HTTP server refuses bodies over 1 MiB before any route sees them.
+  GetInt(m, "max_request_bytes", api.max_request_bytes, 64, 1 << 20);
+  GetDuration(m, "retention", api.retention_ms, 1000, kInt64Max);
+  GetInt(m, "max_disk_bytes", api.max_disk_bytes, 1, kInt64Max);
+  GetDuration(m, "statement_timeout", api.statement_timeout_ms, 1, kInt64Max);
+  GetDuration(m, "retry_after", api.retry_after_ms, 1000, 86400LL * 1000);
+  // A credential name is a file name inside $CREDENTIALS_DIRECTORY.
+  for (const char* key : {"tokens_credential", "signing_key_credential"}) {
+    const Entry* e = m.Find(key);
+    const std::string& v = std::string_view(key) == "tokens_credential" ? api.tokens_credential
+                                                                          : api.signing_key_credential;
+    if (e && !v.empty() && (v.find('/') != std::string::npos || v == "." || v == "..")) {
+      Report(e->value_pos, "evidence.api." + std::string(key) + ": " + Quote(v) +
+                               " is not a credential name (a file name in $CREDENTIALS_DIRECTORY, no \"/\")");
+    }
+  }
+  if (!api.enabled) return;
+  auto one_of = [&](const char* file_key, const std::string& file, const char* cred_key, const std::string& cred) {
+    if (file.empty() == cred.empty()) {
+      Report(m.pos, std::string("evidence.api: enabled needs exactly one of ") + file_key + " and " + cred_key +
+                        (file.empty() ? " (neither is set)" : " (both are set)"));
+    }
+  };
+  one_of("tokens_file", api.tokens_file, "tokens_credential", api.tokens_credential);
+  one_of("signing_key_file", api.signing_key_file, "signing_key_credential", api.signing_key_credential);
+  if (api.job_dir.empty()) Missing(m, "job_dir");
 }
 
 void Loader::CheckUniqueNames() {
@@ -744,7 +791,8 @@ std::vector<std::string> KnownKeyPaths() {
   AddPaths(out, "trace_stores[].", kTraceKeys, {"queries"});
   AddPaths(out, "trace_stores[].queries.", kTraceQueryKeys);
   AddPaths(out, "flags.", kFlagsKeys);
-  AddPaths(out, "evidence.", kEvidenceKeys);
+  AddPaths(out, "evidence.", kEvidenceKeys, {"api"});
+  AddPaths(out, "evidence.api.", kEvidenceApiKeys);
   return out;
 }
 

@@ -13,11 +13,13 @@
 #include "config/load.hh"
 #include "evidence/bundle.hh"
 #include "evidence/collect.hh"
+#include "evidence/export.hh"
 #include "evidence/keys.hh"
 #include "evidence/verify.hh"
 #include "evidence/zip.hh"
 #include "merkle/merkle.hh"
 #include "pq/error.hh"
+#include "receipt/receipt.hh"
 
 namespace provledger::evidence {
 namespace {
@@ -79,6 +81,16 @@ Args Parse(const std::vector<std::string>& args, std::size_t from, const std::ve
     a.flags.emplace_back(name, value);
   }
   return a;
+}
+
+// The body -> content hash definition of receipts v2 (src/receipt): SHA-256
+// of the RFC 8785 canonical form; nullopt when the body is not accepted JSON.
+BodyHasher ContentHasher() {
+  return [](const std::string& body) -> std::optional<std::string> {
+    auto h = receipt::ContentHash(body);
+    if (!h) return std::nullopt;
+    return std::move(h.value());
+  };
 }
 
 Micros WallNow() {
@@ -150,6 +162,10 @@ int Export(const Args& a, std::ostream& out, std::ostream& err) {
   const bool tty = ::isatty(STDERR_FILENO) == 1;
   if (tty) {
     opt.progress = [&](const std::string& phase, std::size_t done, std::size_t total) {
+      if (phase == "writing bundle") {
+        err << "\r[writing bundle]\x1b[K" << std::flush;
+        return;
+      }
       const int width = 30;
       const int filled = total == 0 ? width : static_cast<int>(width * done / total);
       err << "\r[" << std::string(static_cast<std::size_t>(filled), '#')
@@ -158,31 +174,13 @@ int Export(const Args& a, std::ostream& out, std::ostream& err) {
     };
   }
   const auto t0 = std::chrono::steady_clock::now();
-  const Micros now = WallNow();
-  Collected c = Collect(cfg, q, now, opt);
-  BundleInput in;
-  in.query = q;
-  in.ops = std::move(c.ops);
-  in.generated_at = now / 1000000;
-  in.exporter_version = PROVLEDGER_VERSION;
-  in.grace = cfg.coverage.grace_ms * 1000;
-  in.mask = c.mask;
-  if (tty) err << "\r[writing bundle]\x1b[K" << std::flush;
-  const auto files = BuildBundle(in, key);
-  WriteZip(out_path, files);
+  const ExportSummary s = ExportBundle(cfg, q, key, out_path, WallNow(), opt);
   if (tty) err << "\r\x1b[K" << std::flush;
-  for (const auto& w : c.warnings) err << "warning: " << w << "\n";
-  std::map<std::string, int> outcomes;
-  std::size_t receipts = 0, proofs = 0;
-  for (const auto& op : in.ops) {
-    ++outcomes[op.outcome];
-    receipts += op.receipts.size();
-    for (const auto& r : op.receipts) proofs += r.proof ? 1 : 0;
-  }
+  for (const auto& w : s.warnings) err << "warning: " << w << "\n";
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  nlohmann::json j{{"out", out_path},         {"tenant", tenant},    {"operations", in.ops.size()},
-                   {"receipts", receipts},    {"inclusion_proofs", proofs}, {"outcomes", outcomes},
-                   {"files", files.size()},   {"key_id", key.key_id()},     {"warnings", c.warnings},
+  nlohmann::json j{{"out", out_path},          {"tenant", tenant},   {"operations", s.operations},
+                   {"receipts", s.receipts},   {"inclusion_proofs", s.inclusion_proofs}, {"outcomes", s.outcomes},
+                   {"files", s.files},         {"key_id", key.key_id()},      {"warnings", s.warnings},
                    {"seconds", secs}};
   out << j.dump() << "\n";
   return 0;
@@ -203,7 +201,7 @@ int Verify(const Args& a, std::ostream& out, std::ostream& err) {
     out << "summary: 0 ok, 1 failed, 0 unproven, 0 masked\n";
     return 1;
   }
-  const VerifyReport rep = VerifyBundle(entries, keys, BodyHasher());
+  const VerifyReport rep = VerifyBundle(entries, keys, ContentHasher());
   const bool quiet = a.Has("quiet");
   for (const auto& f : rep.findings) {
     if (quiet && f.verdict == Verdict::kOk) continue;

@@ -38,6 +38,20 @@ std::string Seconds(Micros us) {
   return buf;
 }
 
+// A connection of its own for this export (never a poller's), with the
+// export's statement timeout and application name when set.
+pq::Connection Connect(const config::Connection& conn, const CollectOptions& opt) {
+  pq::ConnectOptions o = pq::OptionsFromConfig(conn);
+  if (opt.statement_timeout_ms >= 0) {
+    o.statement_timeout_ms = opt.statement_timeout_ms;
+    o.lock_timeout_ms = -1;
+  }
+  if (!opt.application_name.empty()) o.application_name = opt.application_name;
+  pq::Connection c(o);
+  if (opt.on_connect) opt.on_connect(c);
+  return c;
+}
+
 }  // namespace
 
 std::string TextArray(const std::vector<std::string>& items) {
@@ -149,7 +163,7 @@ Collected Collect(const config::Config& cfg, const Query& q, Micros now, const C
     if (!q.from || !q.to) throw CollectError("give operation ids or a time range");
     std::set<std::string> found;
     for (const auto& t : cfg.trace_stores) {
-      pq::Connection c(pq::OptionsFromConfig(t.conn));
+      pq::Connection c = Connect(t.conn, opt);
       const auto r = c.Exec("SELECT DISTINCT op_id FROM spans WHERE tenant_id = $1 AND op_id IS NOT NULL AND "
                             "start_time >= " + Ts(2) + " AND start_time < " + Ts(3),
                             {q.tenant, At(*q.from), At(*q.to)});
@@ -157,7 +171,7 @@ Collected Collect(const config::Config& cfg, const Query& q, Micros now, const C
       too_many(found.size());
     }
     for (const auto& l : cfg.ledgers) {
-      pq::Connection c(pq::OptionsFromConfig(l.conn));
+      pq::Connection c = Connect(l.conn, opt);
       const auto r = c.Exec("SELECT DISTINCT op_id FROM receipts WHERE tenant_id = $1 AND created_at >= " + Ts(2) +
                                 " AND created_at < " + Ts(3),
                             {q.tenant, At(*q.from), At(*q.to)});
@@ -179,7 +193,7 @@ Collected Collect(const config::Config& cfg, const Query& q, Micros now, const C
   const std::size_t steps = cfg.ledgers.size() + cfg.trace_stores.size();
   for (const auto& l : cfg.ledgers) {
     progress("ledger " + l.name, step++, steps);
-    pq::Connection c(pq::OptionsFromConfig(l.conn));
+    pq::Connection c = Connect(l.conn, opt);
     const auto rr = c.Exec("SELECT receipt_id, op_id, region, policy_version, kid, version::int, body::text, "
                            "content_hash, " + Us("created_at") + ", anchor_id FROM receipts "
                            "WHERE tenant_id = $1 AND op_id = ANY($2::text[]) ORDER BY created_at, receipt_id",
@@ -297,7 +311,7 @@ Collected Collect(const config::Config& cfg, const Query& q, Micros now, const C
   }
   for (const auto& t : cfg.trace_stores) {
     progress("trace store " + t.name, step++, steps);
-    pq::Connection c(pq::OptionsFromConfig(t.conn));
+    pq::Connection c = Connect(t.conn, opt);
     const auto sr = c.Exec("SELECT op_id, trace_id, span_id, name, " + Us("start_time") + ", " + Us("end_time") +
                                ", attested_hash FROM spans WHERE tenant_id = $1 AND op_id = ANY($2::text[])",
                            {q.tenant, ids});

@@ -13,6 +13,10 @@
 #include "config/config.hh"
 #include "evidence/model.hh"
 
+namespace provledger::pq {
+class Connection;
+}
+
 namespace provledger::evidence {
 
 struct CollectError : std::runtime_error {
@@ -22,7 +26,15 @@ struct CollectError : std::runtime_error {
 struct CollectOptions {
   std::size_t max_operations = 100000;
   // Progress: (phase, done, total); may be empty.
+  // It may throw to abandon the export (the exception propagates).
   std::function<void(const std::string&, std::size_t, std::size_t)> progress;
+  // Each connection's statement_timeout (and lock_timeout): -1 = the
+  // source's configured statement_timeout.
+  std::int64_t statement_timeout_ms = -1;
+  std::string application_name;   // "" = the pq default
+  // Called with each connection right after it opened (e.g. to take its
+  // CancelHandle); may be empty.
+  std::function<void(const pq::Connection&)> on_connect;
 };
 
 struct Collected {

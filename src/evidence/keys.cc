@@ -44,31 +44,36 @@ PublicKey RawPublic(EVP_PKEY* k) {
   return pub;
 }
 
-// Reads a small file through an fd opened without following symlinks, and
-// checks its mode on the open fd (no race between check and read).
 std::string ReadKeyFile(const std::string& path, bool check_private) {
+  return ReadSecretFile(path, check_private ? "private key file" : "key file", check_private, 64 * 1024);
+}
+
+}  // namespace
+
+std::string ReadSecretFile(const std::string& path, const std::string& what, bool check_private,
+                           std::size_t max_bytes) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) throw KeyError(path + ": cannot open key file: " + std::strerror(errno));
+  if (fd < 0) throw KeyError(path + ": cannot open " + what + ": " + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     const int e = errno;
     ::close(fd);
-    throw KeyError(path + ": cannot stat key file: " + std::strerror(e));
+    throw KeyError(path + ": cannot stat " + what + ": " + std::strerror(e));
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    throw KeyError(path + ": key file is not a regular file");
+    throw KeyError(path + ": " + what + " is not a regular file");
   }
   if (check_private && (st.st_mode & 077) != 0) {
     ::close(fd);
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    throw KeyError(path + ": private key file has mode " + mode +
+    throw KeyError(path + ": " + what + " has mode " + mode +
                    ", readable or writable by group or others; chmod 600 it (refused)");
   }
-  if (st.st_size > 64 * 1024) {
+  if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
     ::close(fd);
-    throw KeyError(path + ": key file is larger than 64 KiB; not a key");
+    throw KeyError(path + ": " + what + " is larger than " + std::to_string(max_bytes / 1024) + " KiB");
   }
   std::string data(static_cast<std::size_t>(st.st_size), '\0');
   std::size_t got = 0;
@@ -82,8 +87,6 @@ std::string ReadKeyFile(const std::string& path, bool check_private) {
   data.resize(got);
   return data;
 }
-
-}  // namespace
 
 struct SigningKey::Impl {
   Pkey key;

@@ -46,6 +46,13 @@ class SigningKey {
 };
 
 std::string KeyId(const PublicKey& pub);
+
+// Reads a small secret file (a key, the API's bearer tokens) through an fd
+// opened with O_NOFOLLOW, checking on that fd that it is a regular file of at
+// most `max_bytes` and, with `check_private`, that group and others have no
+// access bits (mode & 077 == 0). Throws KeyError naming `path` and `what`.
+std::string ReadSecretFile(const std::string& path, const std::string& what, bool check_private,
+                           std::size_t max_bytes);
 bool VerifySignature(const PublicKey& pub, std::string_view message, std::string_view signature);
 // A public key given as 64 hex digits, or a file holding either that or an
 // SPKI PEM ("-----BEGIN PUBLIC KEY-----"). Throws KeyError.

@@ -165,6 +165,16 @@ std::string RenderLandingPage(const render::Published& published, const render::
     }
     h += "</table>\n";
   }
+  if (s.evidence_jobs.enabled) {
+    const auto& e = s.evidence_jobs;
+    const std::string api = E(e.api_path);
+    h += "<h2>Evidence export API</h2>\n<p><a href=\"" + api + "\">" + api +
+         "</a> (POST an export, then poll its status URL; bearer token required; docs/evidence.md)</p>\n";
+    h += "<table>\n<tr><th>Queued</th><th>Running</th><th>Done</th><th>Failed</th><th>Rejected (queue full)</th></tr>\n"
+         "<tr><td class=\"num\">" + std::to_string(e.queued) + "</td><td class=\"num\">" + std::to_string(e.running) +
+         "</td><td class=\"num\">" + std::to_string(e.done) + "</td><td class=\"num\">" + std::to_string(e.failed) +
+         "</td><td class=\"num\">" + std::to_string(e.rejected) + "</td></tr>\n</table>\n";
+  }
   h += "</body>\n</html>\n";
   return h;
 }

@@ -20,6 +20,7 @@ struct RouteEntry {
   std::string path;
   bool prefix = false;
   std::vector<std::string> methods;
+  bool own_auth = false;   // the handler authenticates (web config basic auth is not applied)
 };
 
 struct RouteDecision {

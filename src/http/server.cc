@@ -214,7 +214,7 @@ HttpServer::Impl::Impl(HttpOptions options, const render::Publisher& publisher)
   }
   for (const Route& r : options_.routes) {
     if (r.path.empty() || r.path.front() != '/' || !r.handler) throw HttpError("invalid route \"" + r.path + "\"");
-    route_table_.push_back(RouteEntry{r.path, r.prefix, r.methods});
+    route_table_.push_back(RouteEntry{r.path, r.prefix, r.methods, r.own_auth});
   }
   max_workers_ = static_cast<std::size_t>(std::clamp<std::int64_t>(options_.max_requests, 1, 1024));
   max_connections_ = std::max<std::size_t>(options_.max_connections, 1);
@@ -608,7 +608,8 @@ bool HttpServer::Impl::ProcessOne(Conn& c) {
 
   // Basic auth: everything but the health endpoints. bcrypt never runs here.
   bool verify = false;
-  if (c.web->auth.enabled() && !Unprotected(req)) {
+  const bool own_auth = d.kind == RouteDecision::Kind::kHandler && route_table_[d.handler_index].own_auth;
+  if (c.web->auth.enabled() && !Unprotected(req) && !own_auth) {
     switch (c.web->auth.Check(req.Header("authorization"))) {
       case BasicAuth::Result::kOk:
         break;

@@ -66,6 +66,10 @@ struct Route {
   bool prefix = false;                            // match path and everything under "path/"
   std::vector<std::string> methods = {"GET", "HEAD"};  // others -> 405 with Allow
   Handler handler;
+  // The handler does its own authentication (the evidence API's bearer
+  // tokens): the web config's basic auth, which would need the same
+  // Authorization header, is not applied to this route.
+  bool own_auth = false;
 };
 
 struct HttpOptions {

@@ -279,6 +279,23 @@ std::vector<prometheus::MetricFamily> RenderFamilies(const compute::Snapshot& s,
     if (s.window_end != kMinMicros) f.metric.push_back(Gauge({}, MicrosToSeconds(s.window_end)));
     Add(out, std::move(f));
   }
+  if (s.evidence_jobs.enabled) {
+    const auto& e = s.evidence_jobs;
+    auto jobs = Family(kEvidenceJobs);
+    jobs.metric.push_back(Counter({L("outcome", "done")}, static_cast<double>(e.done)));
+    jobs.metric.push_back(Counter({L("outcome", "failed")}, static_cast<double>(e.failed)));
+    jobs.metric.push_back(Counter({L("outcome", "rejected")}, static_cast<double>(e.rejected)));
+    Add(out, std::move(jobs));
+    auto duration = Family(kEvidenceJobDuration);
+    duration.metric.push_back(Histogram({}, e.duration_buckets, e.duration));
+    Add(out, std::move(duration));
+    auto queued = Family(kEvidenceJobsQueued);
+    queued.metric.push_back(Gauge({}, static_cast<double>(e.queued)));
+    Add(out, std::move(queued));
+    auto running = Family(kEvidenceJobsRunning);
+    running.metric.push_back(Gauge({}, static_cast<double>(e.running)));
+    Add(out, std::move(running));
+  }
   {
     auto f = Family(kBuildInfo);
     f.metric.push_back(Gauge({L("version", build.version), L("revision", build.revision)}, 1));

@@ -105,6 +105,21 @@ inline constexpr MetricDef kWindowEnd{
     "provledger_exporter_coverage_window_end_timestamp_seconds", MetricType::Gauge,
     "Unix time in seconds of the end of the coverage window (now - grace, held back to what "
     "every source has read); absent until known; from the last poll."};
+inline constexpr MetricDef kEvidenceJobs{
+    "provledger_exporter_evidence_jobs_total", MetricType::Counter,
+    "Evidence export jobs of the async API since the exporter started, by outcome: done (bundle "
+    "written), failed (error, or found unfinished at start), rejected (refused with 429, queue "
+    "full); count, as of the last poll."};
+inline constexpr MetricDef kEvidenceJobDuration{
+    "provledger_exporter_evidence_job_duration_seconds", MetricType::Histogram,
+    "Wall-clock seconds from a job's start to its end (done or failed), for jobs that ran in this "
+    "process; as of the last poll."};
+inline constexpr MetricDef kEvidenceJobsQueued{
+    "provledger_exporter_evidence_jobs_queued", MetricType::Gauge,
+    "Evidence export jobs waiting for a worker (the queue length); count, as of the last poll."};
+inline constexpr MetricDef kEvidenceJobsRunning{
+    "provledger_exporter_evidence_jobs_running", MetricType::Gauge,
+    "Evidence export jobs running now; count, as of the last poll."};
 inline constexpr MetricDef kBuildInfo{
     "provledger_exporter_build_info", MetricType::Gauge,
     "Constant 1, labelled with the exporter's version and git revision."};
@@ -130,11 +145,11 @@ inline constexpr MetricDef kProcessStart{
     "Start time of the process since the Unix epoch in seconds."};
 
 // Every metric, in exposition order.
-inline constexpr std::array<const MetricDef*, 25> kMetrics = {
+inline constexpr std::array<const MetricDef*, 29> kMetrics = {
     &kCoveragePct,   &kDivergenceCount, &kOpsSettled,     &kAnchorLatency, &kQueueDepth,
     &kProofsLastTs,  &kFlagRampPct,     &kSourceUp,       &kPollDuration,  &kPollErrors,
     &kLastPollSuccess, &kRowsRead,      &kQueryPlanUnindexed, &kTenants, &kTenantsDropped, &kStateWriteErrors, &kPendingOps,
-    &kWindowEnd,     &kBuildInfo,       &kProcessCpu,     &kProcessResident, &kProcessVirtual,
+    &kWindowEnd,     &kEvidenceJobs,    &kEvidenceJobDuration, &kEvidenceJobsQueued, &kEvidenceJobsRunning, &kBuildInfo,       &kProcessCpu,     &kProcessResident, &kProcessVirtual,
     &kProcessOpenFds, &kProcessMaxFds,  &kProcessStart,
 };
 

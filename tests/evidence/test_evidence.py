@@ -148,7 +148,8 @@ def test_evidence():
     lines = verify_lines(r)
     fails = [l for l in lines if l.startswith("FAIL")]
     assert not fails, "\n".join(fails[:20])
-    # Bodies cannot be re-hashed until the canonical form exists: unproven, exit 3.
+    # v1 bodies whose stored hash is the legacy writer's digest stay
+    # "body hash unproven (v1)": exit 3 when the bundle holds one.
     assert r.returncode in (0, 3), r.returncode
     proofs_ok = [l for l in lines if l.startswith("ok ") and "hash->anchor" in l]
     assert len(proofs_ok) == summary["inclusion_proofs"], (len(proofs_ok), summary)
@@ -163,6 +164,24 @@ def test_evidence():
 
     # Outcomes agree with the database (the exporter's rule: receipt within grace).
     op_files = {json.loads(files[f])["op_id"]: json.loads(files[f]) for f in files if f.startswith("ops/")}
+
+    # Body -> content hash (receipts v2: SHA-256 of the RFC 8785 canonical
+    # body, src/receipt): every v2 body of the simulator verifies "ok", every v1
+    # body (legacy digest) is "body hash unproven (v1)", never ok, never FAIL.
+    in_bundle = [rc for o in op_files.values() for rc in o["receipts"]]
+    n_v2 = sum(1 for rc in in_bundle if rc["version"] == 2)
+    n_v1 = sum(1 for rc in in_bundle if rc["version"] == 1)
+    assert n_v2 > 0 and n_v1 > 0, (n_v1, n_v2)
+    body_ok = [l for l in lines if l.startswith("ok ") and ": body->hash:" in l]
+    body_v1 = [l for l in lines if l.startswith("unproven ") and ": body->hash: body hash unproven (v1)" in l]
+    assert len(body_ok) == n_v2, (len(body_ok), n_v2)
+    assert len(body_v1) == n_v1, (len(body_v1), n_v1)
+    for rc in in_bundle:
+        want = "ok " if rc["version"] == 2 else "unproven "
+        mine = [l for l in lines if f" receipt {rc['receipt_id']}: body->hash" in l]
+        assert mine and all(l.startswith(want) for l in mine), (rc["version"], mine)
+    assert r.returncode == 3, r.returncode   # the v1 bodies are unproven
+    log(f"body->hash: {n_v2} v2 ok, {n_v1} v1 unproven")
     for o in divergent:
         assert op_files[o]["outcome"]["result"] == "divergent", op_files[o]["outcome"]
     for o in missing:
@@ -365,6 +384,23 @@ def tamper_corpus(work, bundle, files, pub_hex, priv, other):
     signed_edit("signed: tenant changed", lambda o, r: o.__setitem__("tenant", "someone-else"))
     signed_edit("signed: op file of another op", lambda o, r: o.__setitem__("op_id", "op-other"))
 
+    # A v2 body changed after export (its content hash kept) and re-signed with
+    # our key: the body -> hash step must FAIL.
+    v2 = [(kk, ii) for kk in ops for ii, rc in enumerate(ops_json[kk]["receipts"])
+          if rc["version"] == 2 and not rc["masked"]]
+    v1 = [(kk, ii) for kk in ops for ii, rc in enumerate(ops_json[kk]["receipts"]) if rc["version"] == 1]
+    assert v2 and v1, "bundle lacks v2 or v1 receipts"
+
+    def changed_body(kk, ii):
+        o = json.loads(files[kk])
+        body = json.loads(o["receipts"][ii]["body"])
+        body["decision"] = "tampered" if body.get("decision") != "tampered" else "allow"
+        o["receipts"][ii]["body"] = json.dumps(body)
+        return resign({**files, kk: json.dumps(o, indent=2).encode()}, priv), o["receipts"][ii]["receipt_id"]
+    tampered_v2, v2_rid = changed_body(*v2[0])
+    case("signed: v2 body changed", tampered_v2)
+    body_case = cases[-1][1]
+
     # Control: the re-sealing used above, with no change and our key, verifies;
     # so the signed cases fail on the evidence, not on the re-sealing.
     control = os.path.join(work, "control.zip")
@@ -384,6 +420,17 @@ def tamper_corpus(work, bundle, files, pub_hex, priv, other):
                 log(name, "->", [l for l in r.stdout.splitlines() if l.startswith("FAIL")][:2])
         else:
             accepted.append((name, r.returncode, r.stdout[-500:]))
+    # The changed v2 body is rejected by the body -> hash step itself.
+    r = ev("verify", body_case, f"--public-key={pub_hex}", check=1)
+    assert any(l.startswith("FAIL ") and f"receipt {v2_rid}: body->hash" in l for l in r.stdout.splitlines()), r.stdout[-2000:]
+    # A changed v1 body cannot be caught (its stored hash follows no known
+    # definition): reported "body hash unproven (v1)", exit 3, never "ok".
+    tampered_v1, v1_rid = changed_body(*v1[0])
+    p = os.path.join(work, "v1body.zip")
+    write_zip(p, tampered_v1)
+    r = ev("verify", p, f"--public-key={pub_hex}", check=3)
+    mine = [l for l in r.stdout.splitlines() if f"receipt {v1_rid}: body->hash" in l]
+    assert mine and all("body hash unproven (v1)" in l for l in mine), mine
     log(f"tamper corpus: {len(cases)} cases, {rejected} rejected, {len(accepted)} accepted")
     print(f"tamper corpus: {len(cases)} cases, {rejected} rejected, {len(accepted)} accepted")
     assert not accepted, accepted

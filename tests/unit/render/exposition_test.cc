@@ -55,7 +55,7 @@ BOOST_AUTO_TEST_CASE(promtool_accepts_health_and_process_families) {
       health.push_back(f);
     }
   }
-  BOOST_TEST(health.size() == 18u);  // 12 health + 6 process
+  BOOST_TEST(health.size() == 22u);  // 12 health + 4 evidence API + 6 process
   const std::string text = prometheus::TextSerializer().Serialize(health);
   const auto r = RunPromtool(text);
   BOOST_TEST(r.exit_code == 0, "promtool said:\n" << r.output << "\non:\n" << text);

@@ -45,6 +45,10 @@ BOOST_AUTO_TEST_CASE(names_and_types_are_the_contract) {
       {"provledger_exporter_state_write_errors_total", MetricType::Counter},
       {"provledger_exporter_pending_operations", MetricType::Gauge},
       {"provledger_exporter_coverage_window_end_timestamp_seconds", MetricType::Gauge},
+      {"provledger_exporter_evidence_jobs_total", MetricType::Counter},
+      {"provledger_exporter_evidence_job_duration_seconds", MetricType::Histogram},
+      {"provledger_exporter_evidence_jobs_queued", MetricType::Gauge},
+      {"provledger_exporter_evidence_jobs_running", MetricType::Gauge},
       {"provledger_exporter_build_info", MetricType::Gauge},
       {"process_cpu_seconds_total", MetricType::Counter},
       {"process_resident_memory_bytes", MetricType::Gauge},
@@ -153,7 +157,7 @@ BOOST_AUTO_TEST_CASE(inf_bucket_equals_count_everywhere) {
       counts[series] = std::stoull(value);
     }
   }
-  BOOST_TEST(buckets.size() == 6u);  // 3 latency series + 3 poll duration series
+  BOOST_TEST(buckets.size() == 7u);  // 3 latency series + 3 poll duration series + evidence job duration
   for (const auto& [series, list] : buckets) {
     BOOST_TEST_CONTEXT(series) {
       BOOST_TEST_REQUIRE(counts.count(series) == 1u);
@@ -228,6 +232,23 @@ BOOST_AUTO_TEST_CASE(empty_snapshot_renders_only_the_scalar_health_families) {
   // No HELP without samples either.
   BOOST_TEST(t.find("attest_") == std::string::npos);
   BOOST_TEST(t.find("window_end") == std::string::npos);
+}
+
+// The evidence API's families: all three outcomes (zeros included), the
+// duration histogram, the queue and running gauges, only when enabled.
+BOOST_AUTO_TEST_CASE(evidence_job_families_only_when_the_api_is_enabled) {
+  compute::Snapshot s = GoldenSnapshot();
+  std::string t = Text(s);
+  BOOST_TEST(HasLine(t, R"(provledger_exporter_evidence_jobs_total{outcome="done"} 4)"));
+  BOOST_TEST(HasLine(t, R"(provledger_exporter_evidence_jobs_total{outcome="failed"} 1)"));
+  BOOST_TEST(HasLine(t, R"(provledger_exporter_evidence_jobs_total{outcome="rejected"} 0)"));
+  BOOST_TEST(HasLine(t, R"(provledger_exporter_evidence_job_duration_seconds_bucket{le="1"} 3)"));
+  BOOST_TEST(HasLine(t, R"(provledger_exporter_evidence_job_duration_seconds_count 5)"));
+  BOOST_TEST(HasLine(t, "provledger_exporter_evidence_jobs_queued 2"));
+  BOOST_TEST(HasLine(t, "provledger_exporter_evidence_jobs_running 1"));
+  s.evidence_jobs.enabled = false;
+  t = Text(s);
+  BOOST_TEST(t.find("provledger_exporter_evidence_") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(tenant_without_settled_ops_and_never_successful_source_are_absent) {

@@ -98,6 +98,13 @@ inline compute::Snapshot GoldenSnapshot() {
   s.tenants_dropped = 1;
   s.state_write_errors = 2;
   s.pending_ops = 17;
+  s.evidence_jobs.enabled = true;
+  s.evidence_jobs.done = 4;
+  s.evidence_jobs.failed = 1;
+  s.evidence_jobs.duration_buckets = {0.5, 1, 5};
+  s.evidence_jobs.duration = Hist({2, 1, 2}, 0, 7.25);
+  s.evidence_jobs.queued = 2;
+  s.evidence_jobs.running = 1;
   return s;
 }
 
