@@ -14,6 +14,8 @@
 
 namespace provledger::evidence_api {
 
+inline constexpr std::string_view kApiPath = "/api/v1/evidence/exports";
+
 enum class JobState { kQueued, kRunning, kDone, kFailed };
 const char* JobStateName(JobState s);   // "queued", "running", "done", "failed"
 

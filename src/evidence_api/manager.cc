@@ -223,6 +223,7 @@ std::optional<JobRecord> JobManager::Get(const std::string& id) const {
 compute::EvidenceJobStats JobManager::Stats() const {
   compute::EvidenceJobStats s;
   s.enabled = true;
+  s.api_path = std::string(kApiPath);
   s.duration_buckets = buckets_;
   std::lock_guard lock(mu_);
   s.done = done_;

@@ -23,8 +23,6 @@
 
 namespace provledger::evidence_api {
 
-inline constexpr std::string_view kApiPath = "/api/v1/evidence/exports";
-
 // The manager and tokens must outlive the server.
 http::Route MakeRoute(JobManager& manager, const TokenSet& tokens);
 
