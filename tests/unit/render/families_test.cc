@@ -234,6 +234,20 @@ BOOST_AUTO_TEST_CASE(empty_snapshot_renders_only_the_scalar_health_families) {
   BOOST_TEST(t.find("window_end") == std::string::npos);
 }
 
+// Every metric has its row in the README's metric tables.
+BOOST_AUTO_TEST_CASE(every_metric_is_documented_in_the_readme) {
+  const std::string readme = ReadFile(PROVLEDGER_README_PATH);
+  for (const MetricDef* m : kMetrics) {
+    BOOST_TEST_CONTEXT(m->name) {
+      // A row of its own ("| `name` |") or in the process_* row's list.
+      const bool row = readme.find("| `" + std::string(m->name) + "` |") != std::string::npos;
+      const bool listed = readme.find("`" + std::string(m->name) + "`, ") != std::string::npos ||
+                          readme.find(", `" + std::string(m->name) + "` |") != std::string::npos;
+      BOOST_TEST((row || listed));
+    }
+  }
+}
+
 // The evidence API's families: all three outcomes (zeros included), the
 // duration histogram, the queue and running gauges, only when enabled.
 BOOST_AUTO_TEST_CASE(evidence_job_families_only_when_the_api_is_enabled) {
