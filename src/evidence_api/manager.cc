@@ -144,6 +144,7 @@ void JobManager::Start() {
 
 void JobManager::Stop() {
   std::vector<JobRecord> failed;
+  std::vector<std::shared_ptr<pq::CancelHandle>> cancels;
   {
     std::lock_guard lock(mu_);
     if (!started_ || stopping_) return;
@@ -155,9 +156,11 @@ void JobManager::Stop() {
       failed.push_back(r);
     }
     queue_.clear();
-    for (auto& [id, h] : cancels_) {
-      if (h) h->Cancel();
-    }
+    for (auto& [id, h] : cancels_) cancels.push_back(h);
+  }
+  // Outside the lock: a cancel request is a (blocking) connection of its own.
+  for (const auto& h : cancels) {
+    if (h) h->Cancel();
   }
   cv_.notify_all();
   sweep_cv_.notify_all();
@@ -303,7 +306,7 @@ void JobManager::Run(const std::string& id) {
     opt.on_connect = [&](const pq::Connection& c) {
       auto h = std::make_shared<pq::CancelHandle>(c.cancel_handle());
       std::lock_guard lock(mu_);
-      if (stopping_) h->Cancel();
+      if (stopping_) throw Stopped{};   // Stop() already cancelled what it knew of
       cancels_[id] = std::move(h);
     };
     try {
