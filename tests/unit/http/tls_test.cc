@@ -166,13 +166,14 @@ struct TlsServer {
   render::Publisher publisher{render::BuildInfo{"9.9.9", "testrev"}};
   fs::path web_config;
   std::unique_ptr<HttpServer> server;
-  explicit TlsServer(const std::string& yaml) {
+  explicit TlsServer(const std::string& yaml, std::vector<Route> routes = {}) {
     web_config = TestPki().dir / ("web-" + std::to_string(counter++) + ".yml");
     Write(web_config, yaml);
     HttpOptions o;
     o.listen_address = "127.0.0.1:0";
     o.max_requests = 4;
     o.web_config_file = web_config.string();
+    o.routes = std::move(routes);
     server = std::make_unique<HttpServer>(std::move(o), publisher);
   }
   int port() const { return server->port(); }
@@ -263,6 +264,42 @@ BOOST_AUTO_TEST_CASE(basic_auth_over_tls) {
   BOOST_TEST(TlsExchange(s.port(), Get("/")).response.rfind("HTTP/1.1 401 ", 0) == 0);
   BOOST_TEST(TlsExchange(s.port(), Get("/-/healthy")).response.rfind("HTTP/1.1 200 ", 0) == 0);
   BOOST_TEST(TlsExchange(s.port(), Get("/-/ready")).response.rfind("HTTP/1.1 200 ", 0) == 0);
+}
+
+// A route with own_auth (the evidence API's bearer tokens) is not behind the
+// web config's basic auth; other routes still are.
+BOOST_AUTO_TEST_CASE(own_auth_routes_skip_basic_auth) {
+  auto route = [](const char* path, bool own) {
+    Route r;
+    r.path = path;
+    r.own_auth = own;
+    r.handler = [](const Request& req) {
+      return http::Response::Text(200, "handler saw " + std::string(req.Header("authorization").value_or("none")));
+    };
+    return r;
+  };
+  TlsServer s("basic_auth_users:\n  u: " + BcryptHash("one") + "\n", {route("/own", true), route("/guarded", false)});
+  auto plain = [&](const std::string& request) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(s.port()));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("connect");
+    send(fd, request.data(), request.size(), 0);
+    std::string out;
+    char buf[8192];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    close(fd);
+    return out;
+  };
+  const std::string own = plain(Get("/own", "Authorization: Bearer abcdefghijklmnop\r\n"));
+  BOOST_TEST(own.rfind("HTTP/1.1 200 ", 0) == 0, own);
+  BOOST_TEST(own.find("handler saw Bearer abcdefghijklmnop") != std::string::npos, own);
+  BOOST_TEST(plain(Get("/guarded", "Authorization: Bearer abcdefghijklmnop\r\n")).rfind("HTTP/1.1 401 ", 0) == 0);
+  BOOST_TEST(plain(Get("/guarded", BasicHeader("u", "one"))).rfind("HTTP/1.1 200 ", 0) == 0);
+  BOOST_TEST(plain(Get("/metrics")).rfind("HTTP/1.1 401 ", 0) == 0);
 }
 
 BOOST_AUTO_TEST_CASE(basic_auth_without_tls_and_reload) {
