@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -83,6 +84,8 @@ void JobManager::Start() {
   }
   if (!fs::is_directory(api_.job_dir, ec))
     throw std::runtime_error("evidence.api.job_dir " + api_.job_dir + ": not a directory");
+  if (::access(api_.job_dir.c_str(), W_OK | X_OK) != 0)
+    throw std::runtime_error("evidence.api.job_dir " + api_.job_dir + ": not writable: " + std::strerror(errno));
   const Micros now = NowMicros();
   std::vector<JobRecord> recovered;
   fs::directory_iterator it(api_.job_dir, ec);
