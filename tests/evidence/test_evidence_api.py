@@ -290,6 +290,18 @@ def test_evidence_api():
     assert sorted(os.listdir(job_dir)) == [], os.listdir(job_dir)
     exp.stop()
 
+    # --- statement timeout of the job's own connections: a held lock fails the job, not the exporter.
+    exp = Exporter(api_config(statement_timeout="1s"), workdir=work)
+    exp.start()
+    lock = TableLock(pg, "ledger_eu", "anchors")
+    j_to = submit(exp, {"tenant": tenant, "op_ids": ops[:1]})[0]["id"]
+    js = wait_state(exp, j_to, ("done", "failed"))
+    lock.release()
+    assert js["state"] == "failed" and js["error"].startswith("database:") and "timeout" in js["error"], js
+    log("statement timeout:", js["error"])
+    assert metric(exp, "provledger_exporter_source_up", source="eu") == 1
+    exp.stop()
+
     # --- signing key from a systemd credential; problems stop the start with a clear message.
     creds = os.path.join(work, "creds")
     os.makedirs(creds)
