@@ -452,6 +452,8 @@ Snapshot Engine::MakeSnapshot(Micros now) const {
   s.tenants = tenants_.size();
   s.tenants_dropped = tenants_.dropped();
   s.pending_ops = pending_.size();
+  s.window_ops = window_.size();
+  s.held_receipts = receipt_by_id_.size();
   return s;
 }
 

@@ -83,6 +83,8 @@ struct Snapshot {
   std::uint64_t tenants = 0;                                 // distinct tenants admitted
   std::uint64_t tenants_dropped = 0;                         // distinct tenants refused by the cap
   std::uint64_t pending_ops = 0;                             // traced ops not yet settled
+  std::uint64_t window_ops = 0;                              // settled ops held for the coverage window
+  std::uint64_t held_receipts = 0;                           // distinct receipt ids held for matching
   std::uint64_t state_write_errors = 0;                      // failed state-file writes (set by the app)
   EvidenceJobStats evidence_jobs;                            // set by the app
 };

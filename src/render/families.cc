@@ -275,6 +275,21 @@ std::vector<prometheus::MetricFamily> RenderFamilies(const compute::Snapshot& s,
     Add(out, std::move(f));
   }
   {
+    auto f = Family(kWindowOps);
+    f.metric.push_back(Gauge({}, static_cast<double>(s.window_ops)));
+    Add(out, std::move(f));
+  }
+  {
+    auto f = Family(kHeldReceipts);
+    f.metric.push_back(Gauge({}, static_cast<double>(s.held_receipts)));
+    Add(out, std::move(f));
+  }
+  if (process.heap_inuse_bytes) {
+    auto f = Family(kHeapInUse);
+    f.metric.push_back(Gauge({}, *process.heap_inuse_bytes));
+    Add(out, std::move(f));
+  }
+  {
     auto f = Family(kWindowEnd);
     if (s.window_end != kMinMicros) f.metric.push_back(Gauge({}, MicrosToSeconds(s.window_end)));
     Add(out, std::move(f));

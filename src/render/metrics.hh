@@ -101,6 +101,19 @@ inline constexpr MetricDef kPendingOps{
     "provledger_exporter_pending_operations", MetricType::Gauge,
     "Traced operations seen but not yet settled (still inside the grace period); count, from "
     "the last poll."};
+inline constexpr MetricDef kWindowOps{
+    "provledger_exporter_window_operations", MetricType::Gauge,
+    "Settled operations held in memory for the coverage window (start in (E - window, E]); "
+    "count, from the last poll."};
+inline constexpr MetricDef kHeldReceipts{
+    "provledger_exporter_held_receipts", MetricType::Gauge,
+    "Distinct receipt ids held in memory while an unsettled operation or a cross-ledger copy "
+    "could still need them; count, from the last poll."};
+inline constexpr MetricDef kHeapInUse{
+    "provledger_exporter_heap_inuse_bytes", MetricType::Gauge,
+    "Bytes of heap in use by the exporter's allocations (glibc mallinfo2: uordblks + hblkhd, "
+    "arena chunks in use plus mmapped blocks; freed memory kept by malloc is not counted); "
+    "read at the last poll."};
 inline constexpr MetricDef kWindowEnd{
     "provledger_exporter_coverage_window_end_timestamp_seconds", MetricType::Gauge,
     "Unix time in seconds of the end of the coverage window (now - grace, held back to what "
@@ -145,10 +158,11 @@ inline constexpr MetricDef kProcessStart{
     "Start time of the process since the Unix epoch in seconds."};
 
 // Every metric, in exposition order.
-inline constexpr std::array<const MetricDef*, 29> kMetrics = {
+inline constexpr std::array<const MetricDef*, 32> kMetrics = {
     &kCoveragePct,   &kDivergenceCount, &kOpsSettled,     &kAnchorLatency, &kQueueDepth,
     &kProofsLastTs,  &kFlagRampPct,     &kSourceUp,       &kPollDuration,  &kPollErrors,
     &kLastPollSuccess, &kRowsRead,      &kQueryPlanUnindexed, &kTenants, &kTenantsDropped, &kStateWriteErrors, &kPendingOps,
+    &kWindowOps,     &kHeldReceipts,    &kHeapInUse,
     &kWindowEnd,     &kEvidenceJobs,    &kEvidenceJobDuration, &kEvidenceJobsQueued, &kEvidenceJobsRunning, &kBuildInfo,       &kProcessCpu,     &kProcessResident, &kProcessVirtual,
     &kProcessOpenFds, &kProcessMaxFds,  &kProcessStart,
 };

@@ -1,6 +1,7 @@
 #include "render/process.hh"
 
 #include <dirent.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -132,6 +133,10 @@ ProcessStats MakeProcessStats(const std::optional<ProcStat>& stat, std::optional
   return p;
 }
 
+double HeapInUseBytes(std::size_t uordblks, std::size_t hblkhd) {
+  return static_cast<double>(uordblks) + static_cast<double>(hblkhd);
+}
+
 ProcessStats ReadProcessStats() {
   std::optional<ProcStat> stat;
   if (auto text = Slurp("/proc/self/stat")) stat = ParseProcStat(*text);
@@ -142,8 +147,13 @@ ProcessStats ReadProcessStats() {
   }();
   std::optional<double> max_fds;
   if (auto text = Slurp("/proc/self/limits")) max_fds = ParseMaxOpenFiles(*text);
-  return MakeProcessStats(stat, boot, CountOpenFds(), max_fds, sysconf(_SC_CLK_TCK),
-                          sysconf(_SC_PAGESIZE));
+  ProcessStats p = MakeProcessStats(stat, boot, CountOpenFds(), max_fds, sysconf(_SC_CLK_TCK),
+                                    sysconf(_SC_PAGESIZE));
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+  const struct mallinfo2 mi = mallinfo2();
+  p.heap_inuse_bytes = HeapInUseBytes(mi.uordblks, mi.hblkhd);
+#endif
+  return p;
 }
 
 }  // namespace provledger::render

@@ -7,6 +7,7 @@
 // std::bad_alloc. Thread-safe (no shared state).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -20,7 +21,14 @@ struct ProcessStats {
   std::optional<double> open_fds;             // entries of /proc/self/fd
   std::optional<double> max_fds;              // soft RLIMIT_NOFILE; absent when unlimited
   std::optional<double> start_time_seconds;   // Unix seconds
+  // Heap in use (glibc mallinfo2 uordblks + hblkhd), bytes; rendered as
+  // provledger_exporter_heap_inuse_bytes.
+  std::optional<double> heap_inuse_bytes;
 };
+
+// Heap in use from glibc's malloc statistics: bytes in allocated arena chunks
+// (mallinfo2 uordblks) plus bytes in mmapped blocks (hblkhd). Pure.
+double HeapInUseBytes(std::size_t uordblks, std::size_t hblkhd);
 
 // The fields of /proc/<pid>/stat this exporter uses.
 struct ProcStat {
@@ -49,8 +57,9 @@ ProcessStats MakeProcessStats(const std::optional<ProcStat>& stat, std::optional
                               std::optional<double> open_fds, std::optional<double> max_fds,
                               long clk_tck, long page_size);
 
-// Reads /proc/self/{stat,limits,fd} and /proc/stat. Does I/O; never throws
-// for a missing or unreadable file (that field is absent).
+// Reads /proc/self/{stat,limits,fd} and /proc/stat, and glibc's malloc
+// statistics (mallinfo2, no I/O; absent without glibc 2.33+). Does I/O; never
+// throws for a missing or unreadable file (that field is absent).
 ProcessStats ReadProcessStats();
 
 }  // namespace provledger::render

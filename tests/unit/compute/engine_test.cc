@@ -121,6 +121,49 @@ BOOST_AUTO_TEST_CASE(nothing_settles_until_every_source_has_been_read) {
   BOOST_TEST(s.pending_ops == 0u);
 }
 
+// The memory gauges: pending operations until E reaches them, then in-window
+// operations until they leave (E - window, E]; receipts held (distinct ids,
+// a cross-ledger copy counts once) until E - grace passes their creation.
+BOOST_AUTO_TEST_CASE(memory_gauges_follow_pending_window_and_held_receipts) {
+  const Micros window = 600 * kS, grace = 60 * kS;
+  Engine e(Opts(window, grace));
+  Feed f{e};
+  const Micros t = kT0;
+  f.Traces({Span("a", "op1", t, "h1"), Span("a", "op2", t + 10 * kS, "h2")}, t + 20 * kS);
+  f.Ledger("eu", {Receipt("r1", "a", "op1", t + kS, "h1"), Receipt("r2", "a", "op2", t + 11 * kS, "h2")},
+           t + 20 * kS);
+  f.Ledger("us", {Receipt("r1", "a", "op1", t + 2 * kS, "h1")}, t + 20 * kS);
+  e.Advance(t + 20 * kS);   // E = t + 20s - grace: before both starts
+  auto s = e.MakeSnapshot(0);
+  BOOST_TEST(s.pending_ops == 2u);
+  BOOST_TEST(s.window_ops == 0u);
+  BOOST_TEST(s.held_receipts == 2u);
+
+  f.AllAt(t + 5 * kS + grace);   // E = t + 5s: op1 settles
+  s = e.MakeSnapshot(0);
+  BOOST_TEST(s.pending_ops == 1u);
+  BOOST_TEST(s.window_ops == 1u);
+
+  f.AllAt(t + 10 * kS + grace);   // E = t + 10s: op2 settles too
+  s = e.MakeSnapshot(0);
+  BOOST_TEST(s.pending_ops == 0u);
+  BOOST_TEST(s.window_ops == 2u);
+  BOOST_TEST(Settled(s, "a").attested == 2u);
+
+  f.AllAt(t + 20 * kS + 2 * grace);   // E - grace = t + 20s: both receipts released
+  s = e.MakeSnapshot(0);
+  BOOST_TEST(s.held_receipts == 0u);
+  BOOST_TEST(s.window_ops == 2u);
+
+  f.AllAt(t + window + grace);   // E = t + window: op1 (start t) left (E - window, E]
+  s = e.MakeSnapshot(0);
+  BOOST_TEST(s.window_ops == 1u);
+  f.AllAt(t + 10 * kS + window + grace);
+  s = e.MakeSnapshot(0);
+  BOOST_TEST(s.window_ops == 0u);
+  BOOST_TEST(Settled(s, "a").attested == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(grace_boundary_is_inclusive_at_now_minus_grace) {
   const Micros grace = 60 * kS;
   Engine e(Opts(600 * kS, grace));

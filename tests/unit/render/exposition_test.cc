@@ -38,9 +38,10 @@ BOOST_AUTO_TEST_CASE(series_counts_sample_lines) {
   s.divergence = {{"a", 1}, {"b", 2}};                      // 2
   s.latency_bounds_ms = {5, 10};
   s.anchor_latency[{"eu", "a"}] = Hist({1, 1}, 0, 10);      // 2 buckets + +Inf + sum + count = 5
-  // + tenants, tenants_dropped, state_write_errors, pending_operations, build_info = 5
+  // + tenants, tenants_dropped, state_write_errors, pending_operations,
+  //   window_operations, held_receipts, build_info = 7
   const Exposition e = RenderExposition(s, ProcessStats{}, GoldenBuild());
-  BOOST_TEST(e.series == 12u);
+  BOOST_TEST(e.series == 14u);
 }
 
 // The health families (and process_*) must pass promtool's lint as they are,
@@ -55,7 +56,7 @@ BOOST_AUTO_TEST_CASE(promtool_accepts_health_and_process_families) {
       health.push_back(f);
     }
   }
-  BOOST_TEST(health.size() == 22u);  // 12 health + 4 evidence API + 6 process
+  BOOST_TEST(health.size() == 25u);  // 15 health + 4 evidence API + 6 process
   const std::string text = prometheus::TextSerializer().Serialize(health);
   const auto r = RunPromtool(text);
   BOOST_TEST(r.exit_code == 0, "promtool said:\n" << r.output << "\non:\n" << text);

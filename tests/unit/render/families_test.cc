@@ -44,6 +44,9 @@ BOOST_AUTO_TEST_CASE(names_and_types_are_the_contract) {
       {"provledger_exporter_tenants_dropped_total", MetricType::Counter},
       {"provledger_exporter_state_write_errors_total", MetricType::Counter},
       {"provledger_exporter_pending_operations", MetricType::Gauge},
+      {"provledger_exporter_window_operations", MetricType::Gauge},
+      {"provledger_exporter_held_receipts", MetricType::Gauge},
+      {"provledger_exporter_heap_inuse_bytes", MetricType::Gauge},
       {"provledger_exporter_coverage_window_end_timestamp_seconds", MetricType::Gauge},
       {"provledger_exporter_evidence_jobs_total", MetricType::Counter},
       {"provledger_exporter_evidence_job_duration_seconds", MetricType::Histogram},
@@ -91,6 +94,7 @@ BOOST_AUTO_TEST_CASE(every_rendered_family_is_listed_in_order) {
   p.open_fds = 4;
   p.max_fds = 5;
   p.start_time_seconds = 6;
+  p.heap_inuse_bytes = 7;
   const auto families = RenderFamilies(GoldenSnapshot(), p, GoldenBuild());
   BOOST_TEST(families.size() == kMetrics.size());  // the golden snapshot fills every family
   std::size_t next = 0;
@@ -226,6 +230,7 @@ BOOST_AUTO_TEST_CASE(empty_snapshot_renders_only_the_scalar_health_families) {
   const std::set<std::string> want = {
       "provledger_exporter_tenants", "provledger_exporter_tenants_dropped_total",
       "provledger_exporter_state_write_errors_total", "provledger_exporter_pending_operations",
+      "provledger_exporter_window_operations", "provledger_exporter_held_receipts",
       "provledger_exporter_build_info"};
   BOOST_TEST((families == want));
   BOOST_TEST(HasLine(t, R"(provledger_exporter_build_info{version="0.1.0",revision="abcdef123456"} 1)"));
@@ -298,6 +303,10 @@ BOOST_AUTO_TEST_CASE(process_families_follow_process_stats) {
   BOOST_TEST(HasLine(t, "process_open_fds 7"));
   BOOST_TEST(t.find("process_max_fds") == std::string::npos);
   BOOST_TEST(t.find("process_resident_memory_bytes") == std::string::npos);
+  BOOST_TEST(t.find("provledger_exporter_heap_inuse_bytes") == std::string::npos);
+  p.heap_inuse_bytes = 1048576;
+  const auto h = RenderExposition(compute::Snapshot{}, p, GoldenBuild()).text;
+  BOOST_TEST(HasLine(h, "provledger_exporter_heap_inuse_bytes 1048576"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

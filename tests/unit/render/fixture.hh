@@ -105,10 +105,20 @@ inline compute::Snapshot GoldenSnapshot() {
   s.evidence_jobs.duration = Hist({2, 1, 2}, 0, 7.25);
   s.evidence_jobs.queued = 2;
   s.evidence_jobs.running = 1;
+  s.window_ops = 240;
+  s.held_receipts = 31;
   return s;
 }
 
 inline BuildInfo GoldenBuild() { return BuildInfo{"0.1.0", "abcdef123456"}; }
+
+// Process stats of the golden exposition: only the exporter-owned heap (the
+// process_* families vary by machine and are tested separately).
+inline ProcessStats GoldenProcess() {
+  ProcessStats p;
+  p.heap_inuse_bytes = 52428800;
+  return p;
+}
 
 inline std::string Gunzip(const std::string& in) {
   z_stream zs{};

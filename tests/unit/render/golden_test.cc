@@ -17,7 +17,7 @@ namespace {
 using namespace testing;
 
 BOOST_AUTO_TEST_CASE(golden_exposition) {
-  const Exposition e = RenderExposition(GoldenSnapshot(), ProcessStats{}, GoldenBuild());
+  const Exposition e = RenderExposition(GoldenSnapshot(), GoldenProcess(), GoldenBuild());
   if (const char* update = std::getenv("PROVLEDGER_UPDATE_GOLDEN"); update && *update == '1') {
     std::ofstream(PROVLEDGER_GOLDEN_PATH, std::ios::binary) << e.text;
     BOOST_FAIL("golden file rewritten: " PROVLEDGER_GOLDEN_PATH "; review the diff and rerun");
@@ -42,11 +42,11 @@ BOOST_AUTO_TEST_CASE(golden_exposition) {
 // The golden is rendered twice from two separately built snapshots: same
 // bytes (no hidden nondeterminism such as unordered maps or clocks).
 BOOST_AUTO_TEST_CASE(rendering_is_deterministic) {
-  const auto a = RenderExposition(GoldenSnapshot(), ProcessStats{}, GoldenBuild());
+  const auto a = RenderExposition(GoldenSnapshot(), GoldenProcess(), GoldenBuild());
   auto shuffled = GoldenSnapshot();
   std::swap(shuffled.sources[0], shuffled.sources[2]);
   std::swap(shuffled.coverage[0], shuffled.coverage[1]);
-  const auto b = RenderExposition(shuffled, ProcessStats{}, GoldenBuild());
+  const auto b = RenderExposition(shuffled, GoldenProcess(), GoldenBuild());
   BOOST_TEST(a.text == b.text);
   BOOST_TEST(a.gzip == b.gzip);
 }
