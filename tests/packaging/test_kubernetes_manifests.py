@@ -334,6 +334,66 @@ def main():
         t.check(bool(hashed) and crypt.crypt(password, hashed) == hashed,
                 "the scrape Secret's password matches the web config's bcrypt hash for its user", user)
 
+    # 9. The sharded StatefulSet (packaging/kubernetes/sharded): one config
+    # file per pod ordinal, shard index = ordinal, total = replicas, the same
+    # sources in every file; the PodMonitor labels targets with the shard.
+    try:
+        sharded = t.kustomize(os.path.join(kdir, "sharded"))
+        t.check(True, f"kustomization sharded resolves ({', '.join(d['kind'] for d in sharded)})")
+    except t.KustomizeError as e:
+        t.check(False, "kustomization sharded resolves", str(e))
+        sharded = None
+    if sharded is not None:
+        sts = one(sharded, "StatefulSet")
+        replicas = sts["spec"]["replicas"]
+        spod = sts["spec"]["template"]["spec"]
+        sexs = [c for c in spod["containers"] if c["name"] == EXPORTER]
+        if not t.check(len(sexs) == 1, f"the StatefulSet has one {EXPORTER} container"):
+            t.fatal("sharded exporter container present")
+        sex = sexs[0]
+        t.check(sex["image"].endswith(":" + version), "sharded image tag is the project version", sex["image"])
+        env = {e["name"]: e for e in sex.get("env", [])}
+        t.check(env.get("SHARD_INDEX", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+                == "metadata.labels['apps.kubernetes.io/pod-index']", "SHARD_INDEX is the pod ordinal label")
+        sargs = sex.get("args", [])
+        cfg_arg = next((a.split("=", 1)[1] for a in sargs if a.startswith("--config.file=")), "")
+        t.check("$(SHARD_INDEX)" in cfg_arg, "--config.file is chosen by $(SHARD_INDEX)", cfg_arg)
+        scm = one(sharded, "ConfigMap")
+        m, vol = mount_for(sex, spod.get("volumes", []), cfg_arg.replace("$(SHARD_INDEX)", "0"))
+        t.check(vol is not None and vol.get("configMap", {}).get("name") == scm["metadata"]["name"],
+                "the shard configs are the generated ConfigMap's mount", str(vol))
+        sources = None
+        for i in range(replicas):
+            key = os.path.relpath(cfg_arg.replace("$(SHARD_INDEX)", str(i)), m["mountPath"] if m else "/")
+            text = scm["data"].get(key)
+            if not t.check(text is not None, f"ConfigMap has {key} for ordinal {i}", str(list(scm["data"]))):
+                continue
+            c = yaml.safe_load(text)
+            shard = (c.get("tenants") or {}).get("shard") or {}
+            t.check(shard == {"index": i, "total": replicas}, f"{key}: tenants.shard is {{index: {i}, total: "
+                    f"{replicas}}}", str(shard))
+            del c["tenants"]["shard"]
+            if sources is None:
+                sources = c
+            t.check(c == sources, f"{key}: everything but the shard index equals shard-0's")
+        t.check(len(scm["data"]) == replicas, "one config file per replica", str(list(scm["data"])))
+        sres = sex.get("resources", {})
+        t.check(all(sres.get(k, {}).get("memory") for k in ("requests", "limits")),
+                "sharded exporter sets a memory request and limit", str(sres))
+        spm = one(sharded, "PodMonitor")
+        rl = spm["spec"]["podMetricsEndpoints"][0].get("relabelings", [])
+        t.check(any(r.get("targetLabel") == "job" and r.get("replacement") == "provledger_exporter" for r in rl),
+                "sharded PodMonitor sets job=provledger_exporter")
+        t.check(any(r.get("targetLabel") == "shard" and r.get("sourceLabels") ==
+                    ["__meta_kubernetes_pod_label_apps_kubernetes_io_pod_index"] for r in rl),
+                "sharded PodMonitor labels targets with shard = pod ordinal")
+        t.check(all(spm["spec"]["selector"]["matchLabels"].get(k) == v for k, v in
+                    sts["spec"]["template"]["metadata"]["labels"].items()),
+                "sharded PodMonitor selects the StatefulSet's pods")
+        svc = one(sharded, "Service")
+        t.check(svc["metadata"]["name"] == sts["spec"]["serviceName"] and svc["spec"].get("clusterIP") == "None",
+                "the StatefulSet's headless Service")
+
     # 8. The top-level kustomization is base + monitoring.
     top = sorted((d["kind"], d["metadata"]["name"]) for d in resolved["."])
     t.check(top == sorted((d["kind"], d["metadata"]["name"]) for d in base + mon),
