@@ -163,6 +163,16 @@ def main():
         t.check(req is not None and lim is not None and quantity(req) <= quantity(lim),
                 f"exporter {r} request <= limit", f"{req} / {lim}")
 
+    # The memory limit is the systemd unit's MemoryMax= (one figure, from the
+    # sizing table in docs/deployment.md "Memory"; bench/memory checks it).
+    unit = open(os.path.join(src, "packaging", "systemd", "provledger_exporter.service"), encoding="utf-8").read()
+    mm = re.search(r"^MemoryMax=([0-9]+)([MG])$", unit, re.M)
+    if t.check(mm is not None, "the systemd unit sets MemoryMax=N[MG]"):
+        unit_bytes = int(mm.group(1)) * (2**20 if mm.group(2) == "M" else 2**30)
+        lim = res.get("limits", {}).get("memory")
+        t.check(lim is not None and quantity(lim) == unit_bytes,
+                "exporter resources.limits.memory equals the systemd unit's MemoryMax", f"{lim} vs {mm.group(0)}")
+
     # 4. Config, secret, state volumes.
     volumes = pod.get("volumes", [])
     cfg_arg = next((a.split("=", 1)[1] for a in args if a.startswith("--config.file=")), None)
@@ -380,6 +390,8 @@ def main():
         sres = sex.get("resources", {})
         t.check(all(sres.get(k, {}).get("memory") for k in ("requests", "limits")),
                 "sharded exporter sets a memory request and limit", str(sres))
+        t.check(sres.get("limits", {}).get("memory") == res.get("limits", {}).get("memory"),
+                "sharded exporter has the base's memory limit", str(sres))
         spm = one(sharded, "PodMonitor")
         rl = spm["spec"]["podMetricsEndpoints"][0].get("relabelings", [])
         t.check(any(r.get("targetLabel") == "job" and r.get("replacement") == "provledger_exporter" for r in rl),

@@ -88,6 +88,9 @@ def main():
               "LockPersonality", "MemoryDenyWriteExecute"):
         want(k, "yes")
     want("SystemCallArchitectures", "native")
+    mem = values(sec, svc, "MemoryMax")
+    t.check(len(mem) == 1 and re.fullmatch(r"[1-9][0-9]*[MG]", mem[0]) is not None,
+            "MemoryMax= is set once, in M or G (docs/deployment.md, Memory)", str(mem))
     filters = values(sec, svc, "SystemCallFilter")
     t.check("@system-service" in filters and any(f.startswith("~") and "@privileged" in f for f in filters),
             "SystemCallFilter allows @system-service and denies @privileged", str(filters))
