@@ -6,12 +6,12 @@
 namespace provledger::app {
 
 std::string CliUsage() {
-  return "usage: provledger_exporter --config.file=PATH [flags]\n"
+  return "Usage: provledger_exporter --config.file=PATH [options]\n"
          "\n"
          "Polls provenance-ledger databases and trace stores and serves per-tenant\n"
          "governance metrics for Prometheus.\n"
          "\n"
-         "flags:\n"
+         "Options:\n"
          "  --config.file=PATH            YAML configuration file (required)\n"
          "  --config.check                validate the configuration, print every problem, exit 0 or 1\n"
          "  --web.listen-address=ADDR     [host]:port to listen on (default from config, \":23473\")\n"

@@ -25,13 +25,37 @@ namespace provledger::evidence {
 namespace {
 
 constexpr const char* kUsage =
-    "usage:\n"
-    "  provledger_evidence keygen --out=KEY_FILE [--public-out=PUB_PEM]\n"
-    "  provledger_evidence export --config.file=FILE --tenant=T (--op-id=ID ... | --from=TIME --to=TIME)\n"
-    "                             --key-file=KEY_FILE --out=BUNDLE.zip [--max-ops=N]\n"
-    "  provledger_evidence verify BUNDLE.zip --public-key=HEX_OR_FILE [--public-key=...] [--quiet]\n"
-    "TIME: Unix seconds or RFC 3339 UTC (2026-12-04T10:00:00Z). Keys come from files only.\n"
-    "Exit: 0 ok, 1 failure, 2 usage, 3 (verify) nothing failed but some step unproven.\n";
+    "Usage: provledger_evidence keygen --out=KEY_FILE [--public-out=PUB_PEM]\n"
+    "  or:  provledger_evidence export --config.file=FILE --tenant=T (--op-id=ID ... | --from=TIME --to=TIME) "
+    "--key-file=KEY_FILE --out=BUNDLE.zip [--max-ops=N]\n"
+    "  or:  provledger_evidence verify BUNDLE.zip --public-key=HEX_OR_FILE [--public-key=...] [--quiet]\n"
+    "\n"
+    "Builds signed audit bundles (receipts, inclusion proofs, spans and outcomes of a\n"
+    "tenant's operations) from the ledgers in the exporter's config, and verifies them\n"
+    "offline. Reference: docs/evidence.md.\n"
+    "\n"
+    "Commands:\n"
+    "  keygen        write a new Ed25519 signing key to KEY_FILE; print its public key\n"
+    "  export        write the bundle of the given operations (or time range) to BUNDLE.zip\n"
+    "  verify        check every signature, hash and proof of BUNDLE.zip\n"
+    "\n"
+    "Options:\n"
+    "  --out=FILE            keygen: the private key file; export: the bundle\n"
+    "  --public-out=FILE     keygen: also write the public key as PEM\n"
+    "  --config.file=FILE    export: the exporter's configuration file\n"
+    "  --tenant=T            export: the tenant\n"
+    "  --op-id=ID            export: an operation (repeatable)\n"
+    "  --from=TIME, --to=TIME  export: the operations with a span or receipt in [from, to)\n"
+    "  --key-file=FILE       export: the signing key (keys come from files only)\n"
+    "  --max-ops=N           export: fail when the query selects more than N operations\n"
+    "  --public-key=KEY      verify: a trusted public key, hex or PEM file (repeatable)\n"
+    "  --quiet               verify: print only what is not ok\n"
+    "  --version             print the version\n"
+    "  -h, --help            this text\n"
+    "\n"
+    "TIME: Unix seconds or RFC 3339 UTC (2026-12-04T10:00:00Z).\n"
+    "\n"
+    "Exit status: 0 ok, 1 failure, 2 usage, 3 (verify) nothing failed but some step unproven.\n";
 
 struct Args {
   std::vector<std::string> positional;

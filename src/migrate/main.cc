@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "build_info.hh"
 #include "migrate/migrate.hh"
 #include "migrate/runner.hh"
 
@@ -22,6 +23,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && (args[0] == "-h" || args[0] == "--help")) {
     std::cout << provledger::migrate::Usage();
+    return 0;
+  }
+  if (!args.empty() && args[0] == "--version") {
+    std::cout << "provledger_migrate " << PROVLEDGER_VERSION << " (revision " << PROVLEDGER_REVISION << ")\n";
     return 0;
   }
   auto parsed = provledger::migrate::ParseArgs(args);

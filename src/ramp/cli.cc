@@ -71,12 +71,13 @@ RampCli ParseRampCli(const std::vector<std::string>& args) {
 }
 
 std::string RampUsage() {
-  return R"(usage: provledger_ramp --plan=PATH [--once | --dry-run] [--freeze] [--git-dir=DIR] [--at=SECONDS]
+  return R"(Usage: provledger_ramp --plan=PATH [--once | --dry-run] [--freeze] [--git-dir=DIR] [--at=SECONDS]
 
 Steps feature ramps in flags.spec per tenant when the plan's SLO checks have been green
 in Prometheus for the whole soak time; holds on anything not green, freezes while a
 matching alert fires. Reference: docs/ramp.md.
 
+Options:
   --plan=PATH      the ramp plan (YAML; errors are FILE:LINE:COLUMN)
   --check          validate the plan, print every problem, exit 0 (valid) or 1
   --once           one run, then exit (for a scheduler); default: run every `interval`

@@ -28,11 +28,12 @@ bool TakeValue(std::string_view arg, std::string_view flag, std::string& out) {
 }  // namespace
 
 std::string Usage() {
-  return "usage: provledger_report coverage --config.file=FILE [options]\n"
+  return "Usage: provledger_report coverage --config.file=FILE [options]\n"
          "\n"
          "Writes the coverage report of one UTC day: DIR/coverage-YYYYMMDD.json and\n"
          "DIR/coverage-YYYYMMDD.md (docs/report.md).\n"
          "\n"
+         "Options:\n"
          "  --config.file=FILE   the exporter's configuration file (required)\n"
          "  --date=YYYY-MM-DD    the UTC day (default: yesterday)\n"
          "  --output-dir=DIR     where reports are written and the previous one is found (default: coverage)\n"
