@@ -10,7 +10,9 @@ there, so the .debs land in BUILD/debian-pkg/tree. The result is reused
 while the tree's content is unchanged (a sha256 over every copied file's path,
 mode and bytes); a file lock makes the tests that need the packages
 (debian-build, debian-lintian, debian-hardening, debian-autopkgtest,
-deb-package) wait for one build instead of building in parallel. ccache is
+deb-package) wait for one build instead of building in parallel, and a
+test holds it (shared) while it uses the packages, so a changed tree is
+rebuilt only when no test reads the old packages. ccache is
 used when installed (PATH=/usr/lib/ccache, CCACHE_BASEDIR the copy, so a copy
 in another place hits the same cache entries).
 
@@ -30,6 +32,7 @@ import pkgtest as t
 SOURCE = "provledger-exporter"
 PACKAGES = ["provledger-exporter", "provledger-tools"]
 BUILD_OPTIONS = "nocheck parallel=2"
+_lock = None
 
 
 def source_files(src):
@@ -75,45 +78,50 @@ def built_debs(src, build):
     tree_parent = os.path.join(out, "tree")
     tree = os.path.join(tree_parent, f"{SOURCE}-{version}")
     log = os.path.join(out, "build.log")
-    with open(os.path.join(out, "lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        files = source_files(src)
-        key = tree_key(src, files)
-        stamp = os.path.join(out, "stamp")
+    # Held (shared) until this process exits, so no other test rebuilds, and so
+    # deletes, the packages while this one reads them.
+    global _lock
+    _lock = open(os.path.join(out, "lock"), "w")
+    lock = _lock
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    files = source_files(src)
+    key = tree_key(src, files)
+    stamp = os.path.join(out, "stamp")
+    debs = sorted(glob.glob(os.path.join(tree_parent, "*.deb")))
+    if os.path.exists(stamp) and open(stamp).read().strip() == key and debs:
+        print(f"reusing the packages built from this tree ({out}; build took "
+              f"{open(os.path.join(out, 'build-seconds')).read().strip()} s)")
+    else:
+        for p in (stamp, log):
+            if os.path.exists(p):
+                os.unlink(p)
+        shutil.rmtree(tree_parent, ignore_errors=True)
+        os.makedirs(tree)
+        for f in files:
+            s, d = os.path.join(src, f), os.path.join(tree, f)
+            os.makedirs(os.path.dirname(d), exist_ok=True)
+            shutil.copy2(s, d, follow_symlinks=False)
+        env = dict(os.environ, DEB_BUILD_OPTIONS=BUILD_OPTIONS, LC_ALL="C.UTF-8")
+        for k in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "DESTDIR"):
+            env.pop(k, None)
+        if os.path.isdir("/usr/lib/ccache"):
+            env["PATH"] = "/usr/lib/ccache:" + env.get("PATH", "/usr/bin:/bin")
+            env["CCACHE_BASEDIR"] = tree
+        print(f"building the Debian packages in {tree} (log: {log})", flush=True)
+        t0 = time.monotonic()
+        with open(log, "w") as lf:
+            r = subprocess.run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=tree, env=env,
+                               stdout=lf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        secs = time.monotonic() - t0
+        if r.returncode != 0:
+            t.fatal("dpkg-buildpackage -us -uc -b builds the packages", t.tail(log, 60))
+        with open(os.path.join(out, "build-seconds"), "w") as f:
+            f.write(f"{secs:.0f}\n")
+        with open(stamp, "w") as f:
+            f.write(key + "\n")
+        print(f"dpkg-buildpackage took {secs:.0f} s")
         debs = sorted(glob.glob(os.path.join(tree_parent, "*.deb")))
-        if os.path.exists(stamp) and open(stamp).read().strip() == key and debs:
-            print(f"reusing the packages built from this tree ({out}; build took "
-                  f"{open(os.path.join(out, 'build-seconds')).read().strip()} s)")
-        else:
-            for p in (stamp, log):
-                if os.path.exists(p):
-                    os.unlink(p)
-            shutil.rmtree(tree_parent, ignore_errors=True)
-            os.makedirs(tree)
-            for f in files:
-                s, d = os.path.join(src, f), os.path.join(tree, f)
-                os.makedirs(os.path.dirname(d), exist_ok=True)
-                shutil.copy2(s, d, follow_symlinks=False)
-            env = dict(os.environ, DEB_BUILD_OPTIONS=BUILD_OPTIONS, LC_ALL="C.UTF-8")
-            for k in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "DESTDIR"):
-                env.pop(k, None)
-            if os.path.isdir("/usr/lib/ccache"):
-                env["PATH"] = "/usr/lib/ccache:" + env.get("PATH", "/usr/bin:/bin")
-                env["CCACHE_BASEDIR"] = tree
-            print(f"building the Debian packages in {tree} (log: {log})", flush=True)
-            t0 = time.monotonic()
-            with open(log, "w") as lf:
-                r = subprocess.run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=tree, env=env,
-                                   stdout=lf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-            secs = time.monotonic() - t0
-            if r.returncode != 0:
-                t.fatal("dpkg-buildpackage -us -uc -b builds the packages", t.tail(log, 60))
-            with open(os.path.join(out, "build-seconds"), "w") as f:
-                f.write(f"{secs:.0f}\n")
-            with open(stamp, "w") as f:
-                f.write(key + "\n")
-            print(f"dpkg-buildpackage took {secs:.0f} s")
-            debs = sorted(glob.glob(os.path.join(tree_parent, "*.deb")))
+    fcntl.flock(lock, fcntl.LOCK_SH)
     result = {}
     for d in debs:
         result[os.path.basename(d).split("_")[0]] = d
