@@ -23,6 +23,7 @@ import fcntl
 import glob
 import hashlib
 import os
+import resource
 import shutil
 import subprocess
 import time
@@ -107,19 +108,28 @@ def built_debs(src, build):
         if os.path.isdir("/usr/lib/ccache"):
             env["PATH"] = "/usr/lib/ccache:" + env.get("PATH", "/usr/bin:/bin")
             env["CCACHE_BASEDIR"] = tree
+            env["CCACHE_NOHASHDIR"] = "1"
+            # debhelper (compat 13) points HOME into the tree, which would put
+            # ccache's default cache there and throw it away with the tree.
+            r = t.run(["ccache", "--get-config", "cache_dir"])
+            if r.returncode == 0 and r.stdout.strip():
+                env.setdefault("CCACHE_DIR", r.stdout.strip())
         print(f"building the Debian packages in {tree} (log: {log})", flush=True)
         t0 = time.monotonic()
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         with open(log, "w") as lf:
             r = subprocess.run(["dpkg-buildpackage", "-us", "-uc", "-b"], cwd=tree, env=env,
                                stdout=lf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         secs = time.monotonic() - t0
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
         if r.returncode != 0:
             t.fatal("dpkg-buildpackage -us -uc -b builds the packages", t.tail(log, 60))
         with open(os.path.join(out, "build-seconds"), "w") as f:
-            f.write(f"{secs:.0f}\n")
+            f.write(f"{secs:.0f} (CPU {cpu:.0f})\n")
         with open(stamp, "w") as f:
             f.write(key + "\n")
-        print(f"dpkg-buildpackage took {secs:.0f} s")
+        print(f"dpkg-buildpackage took {secs:.0f} s wall, {cpu:.0f} s CPU (user + system)")
         debs = sorted(glob.glob(os.path.join(tree_parent, "*.deb")))
     fcntl.flock(lock, fcntl.LOCK_SH)
     result = {}

@@ -49,6 +49,7 @@ EXPECT = {
         "/lib/systemd/system/provledger_report.service", "/lib/systemd/system/provledger_report.timer",
         "/usr/lib/sysusers.d/provledger_ramp.conf",
         "/usr/share/doc/provledger_exporter/examples/ramp.yml",
+        "/usr/share/provledger_exporter/alerts/gen-rules",
     ],
 }
 
@@ -86,6 +87,9 @@ def main():
                                    and re.search(r"-O2\b", c) for c in compiles),
             f"every compile ({len(compiles)}) has -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong "
             "(dpkg-buildflags)", next((c for c in compiles if "-D_FORTIFY_SOURCE=2" not in c), "")[:400])
+    if arch == "amd64":
+        t.check(all("-fstack-clash-protection" in c and "-fcf-protection" in c for c in compiles),
+                "every compile has -fstack-clash-protection -fcf-protection (debian/rules, amd64)")
     t.check(len(links) == 5 and all("-z,relro" in c and "-z,now" in c for c in links),
             "the 5 programs are linked with -z relro -z now (hardening=+all: bindnow)", str(len(links)))
     t.check("dh_auto_build -- installed" in log and not re.search(r" -o tests/", log),

@@ -1,8 +1,14 @@
 #!/usr/bin/env python3
 """hardening-check (devscripts) on every program of the built packages: PIE,
 stack protector, fortified functions, read-only relocations, immediate binding
-(bindnow), and on amd64 stack clash protection and control-flow integrity
-(debian/rules adds those two, which bookworm's dpkg-buildflags do not yet).
+(bindnow): the protections of dpkg-buildflags' hardening=+all.
+
+debian/rules also compiles with -fstack-clash-protection and -fcf-protection
+(test_debian_build.py checks the compile lines), but hardening-check cannot
+confirm them on bookworm: stack clash probes exist only in functions with
+large frames ("unknown"), and the linker drops the CET property note because
+bookworm's C runtime start files are built without it. So control-flow
+protection is not required here (--nocfprotection); both lines are printed.
 
 Usage: test_debian_hardening.py SRC_ROOT BUILD_ROOT
 """
@@ -15,14 +21,12 @@ import pkgtest as t  # noqa: E402
 
 WANT = ["Position Independent Executable: yes", "Stack protected: yes", "Fortify Source functions: yes",
         "Read-only relocations: yes", "Immediate binding: yes"]
-WANT_AMD64 = ["Stack clash protection: yes", "Control flow integrity: yes"]
 
 
 def main():
     src, build = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     debs = debpkg.built_debs(src, build)
-    arch = t.run(["dpkg", "--print-architecture"]).stdout.strip()
-    want = WANT + (WANT_AMD64 if arch == "amd64" else [])
+    want = WANT
     with t.tempdir("hardening-") as d:
         progs = []
         for pkg in debpkg.PACKAGES:
@@ -32,7 +36,7 @@ def main():
             progs += [os.path.join(bindir, f) for f in sorted(os.listdir(bindir))]
         t.check(len(progs) == 5, "5 programs in /usr/bin of the packages", str(progs))
         for prog in progs:
-            r = t.run(["hardening-check", prog])
+            r = t.run(["hardening-check", "--nocfprotection", prog])
             out = r.stdout + r.stderr
             print(out.strip())
             missing = [w for w in want if w not in out]
