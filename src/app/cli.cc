@@ -14,6 +14,8 @@ std::string CliUsage() {
          "Options:\n"
          "  --config.file=PATH            YAML configuration file (required)\n"
          "  --config.check                validate the configuration, print every problem, exit 0 or 1\n"
+         "  --config.check-live           also check it against the live databases (connect, describe\n"
+         "                                every query, EXPLAIN, sample rows), exit 0 or 1\n"
          "  --web.listen-address=ADDR     [host]:port to listen on (default from config, \":23473\")\n"
          "  --web.telemetry-path=PATH     path of the metrics endpoint (default from config, \"/metrics\")\n"
          "  --web.config.file=PATH        TLS and basic auth (Prometheus exporter-toolkit format);\n"
@@ -50,7 +52,7 @@ CliResult ParseCli(const std::vector<std::string>& args) {
        }},
   };
   const std::map<std::string, bool*> switches = {
-      {"--config.check", &o.config_check}, {"--version", &o.version}, {"--help", &o.help}, {"-h", &o.help}};
+      {"--config.check", &o.config_check}, {"--config.check-live", &o.config_check_live}, {"--version", &o.version}, {"--help", &o.help}, {"-h", &o.help}};
 
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];

@@ -16,6 +16,7 @@ struct CliOptions {
   std::string log_level = "info";               // debug|info|warn|error
   std::string log_format = "logfmt";            // logfmt|json
   bool config_check = false;
+  bool config_check_live = false;               // --config.check-live
   bool version = false;
   bool help = false;
 };

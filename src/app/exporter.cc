@@ -69,8 +69,34 @@ void Exporter::BuildEngine(const compute::PersistentState* state, const std::vec
   auto engine = std::make_unique<compute::Engine>(compute::EngineOptions::FromConfig(cfg_));
   if (state != nullptr) engine->ImportState(*state);
   if (health != nullptr) engine->ImportHealth(*health);
+  settled_base_ = {};
+  for (const auto& [tenant, c] : engine->MakeSnapshot(NowMicros()).settled) {
+    settled_base_.attested += c.attested;
+    settled_base_.divergent += c.divergent;
+    settled_base_.missing += c.missing;
+  }
+  divergence_checked_ = false;
   std::lock_guard<std::mutex> lock(engine_mu_);
   engine_ = std::move(engine);
+}
+
+void Exporter::CheckAllDivergent(const compute::Snapshot& snap) {
+  if (divergence_checked_) return;
+  std::uint64_t attested = 0, divergent = 0;
+  for (const auto& [tenant, c] : snap.settled) {
+    attested += c.attested;
+    divergent += c.divergent;
+  }
+  attested -= std::min(attested, settled_base_.attested);
+  divergent -= std::min(divergent, settled_base_.divergent);
+  if (attested + divergent < kDivergenceCheckOps) return;
+  divergence_checked_ = true;
+  if (attested == 0) {
+    spdlog::warn("every operation settled with a receipt since start is divergent (divergent={}): the ledgers' "
+                 "content_hash and the trace stores' attested_hash probably have different forms (a bytea digest "
+                 "without encode(..., 'hex'), upper- vs lower-case hex); check with --config.check-live",
+                 divergent);
+  }
 }
 
 void Exporter::Restore() {
@@ -327,6 +353,7 @@ void Exporter::PublishOnce(bool write_state) {
       state->saved_at = now;
     }
   }
+  CheckAllDivergent(snap);
   // Written before publishing, so a failed write is counted in this publish.
   if (state) {
     try {

@@ -94,6 +94,14 @@ class Exporter {
   std::atomic<std::uint64_t> state_write_errors_{0};
   std::function<void(compute::Snapshot&)> snapshot_hook_;
   bool restored_ = false;   // provledger_exporter_state_write_errors_total
+  // The all-divergent check (README, "Mapping checks"): settled outcomes when
+  // the engine was built, and whether the first kDivergenceCheckOps receipted
+  // settlements since then were judged. Publisher thread only (and BuildEngine
+  // while it is stopped).
+  static constexpr std::uint64_t kDivergenceCheckOps = 10;
+  compute::SettledCounts settled_base_;
+  bool divergence_checked_ = false;
+  void CheckAllDivergent(const compute::Snapshot& snap);
 };
 
 }  // namespace provledger::app

@@ -21,6 +21,7 @@
 #include "evidence_api/tokens.hh"
 #include "http/server.hh"
 #include "http/web_config.hh"
+#include "livecheck/livecheck.hh"
 #include "render/publisher.hh"
 
 namespace {
@@ -232,6 +233,7 @@ int main(int argc, char** argv) {
     std::cerr << "\n" << app::CliUsage();
     return 2;
   }
+  if (cli.options.config_check_live) return livecheck::CheckConfigLive(cli.options.config_file, std::cout, std::cerr);
   if (cli.options.config_check) {
     int rc = config::CheckConfigFile(cli.options.config_file, std::cout, std::cerr, LoadOptions());
     if (!cli.options.web_config_file.empty()) {

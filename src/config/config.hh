@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -41,6 +42,16 @@ struct Connection {
   bool prepared_statements = true;
 };
 
+// Where a value is in the config file (1-based; 0 = not set there), for the
+// messages of checks made after loading (--config.check-live).
+struct Position {
+  int line = 0;
+  int column = 0;
+};
+// Key ("dsn", "receipts", "query", ...) -> its value's position; the source's
+// own mapping is at key "".
+using Positions = std::map<std::string, Position>;
+
 struct Ledger {
   std::string name;                 // unique source name, used as the `source` label
   std::string region;               // `region` label of this ledger's series
@@ -62,6 +73,7 @@ struct Ledger {
   enum class AnchorRoot { kRfc6962, kOpaque };
   AnchorRoot anchor_root = AnchorRoot::kRfc6962;
   int line = 0;                     // position in the config file, for messages
+  Positions positions;              // of the mapping (""), dsn and each query set
 };
 
 enum class TraceKind { kPostgres, kOtlpFile };
@@ -87,6 +99,7 @@ struct TraceStore {
   std::int64_t batch_size = 5000;        // rows per keyset page (see Ledger::batch_size)
   TraceQueries queries;
   int line = 0;
+  Positions positions;              // of the mapping (""), dsn and each query set
 };
 
 enum class FlagsKind { kNone, kFile, kSql };
@@ -97,6 +110,7 @@ struct Flags {
   std::string file;                 // kFile: path of flags.spec (YAML tenant -> feature -> percent)
   Connection conn;                  // kSql
   std::string query;                // kSql: -> tenant text, feature text, pct double precision
+  Positions positions;              // of the mapping (""), dsn and query
 };
 
 struct Tenants {

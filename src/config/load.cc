@@ -139,6 +139,8 @@ class Loader : public YamlWalker {
   void GetBuckets(const Mapping& m, std::string_view key, std::vector<double>& out);
   void GetQuery(const Mapping& m, std::string_view key, std::string& out);
   void GetName(const Mapping& m, std::string& out, bool required);
+  // Records where `m` and its keys `keys` (those present) are.
+  static void Record(const Mapping& m, std::initializer_list<std::string_view> keys, Positions& out);
 
   void LoadWeb(const Mapping& root, Web& web);
   void LoadCoverage(const Mapping& root, Coverage& coverage);
@@ -259,6 +261,13 @@ void Loader::GetQuery(const Mapping& m, std::string_view key, std::string& out) 
     return;
   }
   out = std::move(sql);
+}
+
+void Loader::Record(const Mapping& m, std::initializer_list<std::string_view> keys, Positions& out) {
+  if (m.path.find("queries") == std::string::npos) out[""] = {m.pos.line, m.pos.col};
+  for (std::string_view k : keys) {
+    if (const Entry* e = m.Find(k)) out[std::string(k)] = {e->value_pos.line, e->value_pos.col};
+  }
 }
 
 void Loader::GetName(const Mapping& m, std::string& out, bool required) {
@@ -442,6 +451,7 @@ void Loader::LoadLedgers(const Mapping& root, std::vector<Ledger>& ledgers) {
       Report(m.Find("region")->value_pos, path + ".region: must not be empty");
     }
     LoadConnection(m, ledger.conn, true);
+    Record(m, {"dsn"}, ledger.positions);
     GetDuration(m, "out_of_order", ledger.out_of_order_ms, 1, kInt64Max);
     GetInt(m, "batch_size", ledger.batch_size, 1, kMaxBatchSize);
     GetDuration(m, "queue_depth_interval", ledger.queue_depth_interval_ms, 0, kInt64Max);
@@ -463,6 +473,7 @@ void Loader::LoadLedgers(const Mapping& root, std::vector<Ledger>& ledgers) {
       GetQuery(q, "anchored", ledger.queries.anchored);
       GetQuery(q, "queue_depth", ledger.queries.queue_depth);
       GetQuery(q, "proofs_last", ledger.queries.proofs_last);
+      Record(q, {"clock", "receipts", "anchored", "queue_depth", "proofs_last"}, ledger.positions);
     }
     ledgers.push_back(std::move(ledger));
   }
@@ -509,6 +520,7 @@ void Loader::LoadTraceStores(const Mapping& root, std::vector<TraceStore>& store
     } else {
       // An unknown kind may not take a dsn at all; do not pile "missing dsn" on top.
       LoadConnection(m, store.conn, kind_ok);
+      Record(m, {"dsn"}, store.positions);
     }
     GetDuration(m, "out_of_order", store.out_of_order_ms, 1, kInt64Max);
     GetInt(m, "batch_size", store.batch_size, 1, kMaxBatchSize);
@@ -516,6 +528,7 @@ void Loader::LoadTraceStores(const Mapping& root, std::vector<TraceStore>& store
     if (q.ok && !otlp) {
       GetQuery(q, "clock", store.queries.clock);
       GetQuery(q, "spans", store.queries.spans);
+      Record(q, {"clock", "spans"}, store.positions);
     }
     stores.push_back(std::move(store));
   }
@@ -580,6 +593,7 @@ void Loader::LoadFlags(const Mapping& root, Flags& flags) {
   }
   flags.kind = FlagsKind::kSql;
   LoadConnection(m, flags.conn, true);
+  Record(m, {"dsn", "query"}, flags.positions);
   if (m.Find("query") == nullptr) {
     Missing(m, "query");
   } else {

@@ -264,6 +264,23 @@ Result Connection::Exec(std::string_view sql, const std::vector<Param>& params) 
   ThrowFromResult(res, sql);
 }
 
+Connection::Description Connection::Describe(std::string_view sql) {
+  CheckIdle();
+  const std::string text(sql);
+  PGresult* res = PQprepare(conn_, "", text.c_str(), 0, nullptr);
+  if (res == nullptr) ThrowNoResult();
+  if (PQresultStatus(res) != PGRES_COMMAND_OK) ThrowFromResult(res, sql);
+  PQclear(res);
+  res = PQdescribePrepared(conn_, "");
+  if (res == nullptr) ThrowNoResult();
+  if (PQresultStatus(res) != PGRES_COMMAND_OK) ThrowFromResult(res, sql);
+  Description d;
+  d.params = PQnparams(res);
+  for (int i = 0; i < PQnfields(res); ++i) d.columns.push_back({PQfname(res, i), PQftype(res, i)});
+  PQclear(res);
+  return d;
+}
+
 const std::string& Connection::Prepare(const std::string& sql) {
   std::string name = "provledger_" + std::to_string(++next_statement_);
   PGresult* res = PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr);

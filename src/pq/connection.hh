@@ -128,6 +128,20 @@ class Connection {
   // With ConnectOptions::prepare false it is Exec (nothing is prepared).
   Result ExecPrepared(std::string_view sql, const std::vector<Param>& params = {});
 
+  // The result columns and parameter count of `sql`, without running it:
+  // PQprepare of the unnamed statement, then PQdescribePrepared. Errors are
+  // those of Exec (a statement that does not parse fails with the server's
+  // message). Used by the live configuration check.
+  struct Column {
+    std::string name;
+    unsigned type_oid = 0;   // pg_type.oid
+  };
+  struct Description {
+    std::vector<Column> columns;
+    int params = 0;
+  };
+  Description Describe(std::string_view sql);
+
   // Pipelining one statement with client work (PQsendQueryPrepared):
   // SendPrepared() prepares `sql` if needed (synchronously, as ExecPrepared)
   // and sends it with `params` without waiting. While it runs, Consume()

@@ -27,3 +27,12 @@ BOOST_AUTO_TEST_CASE(version_and_help_need_no_config) {
   BOOST_TEST(ParseCli({}).errors.size() == 1u);
   BOOST_TEST(ParseCli({"--config.file"}).errors.size() == 2u);   // needs a value; then required
 }
+
+BOOST_AUTO_TEST_CASE(config_check_live_is_a_switch) {
+  auto r = ParseCli({"--config.file=/etc/p.yml", "--config.check-live"});
+  BOOST_TEST(r.errors.empty());
+  BOOST_TEST(r.options.config_check_live);
+  BOOST_TEST(!r.options.config_check);
+  BOOST_TEST(!ParseCli({"--config.file=/etc/p.yml"}).options.config_check_live);
+  BOOST_TEST(ParseCli({"--config.file=/etc/p.yml", "--config.check-live=1"}).errors.size() == 1u);
+}
