@@ -517,6 +517,7 @@ void Loader::LoadTraceStores(const Mapping& root, std::vector<TraceStore>& store
     }
     if (otlp) {
       LoadOtlpFile(m, path, store.otlp);
+      Record(m, {"path"}, store.positions);
     } else {
       // An unknown kind may not take a dsn at all; do not pile "missing dsn" on top.
       LoadConnection(m, store.conn, kind_ok);

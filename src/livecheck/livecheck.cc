@@ -1,5 +1,10 @@
 #include "livecheck/livecheck.hh"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <algorithm>
 #include <array>
 #include <map>
@@ -332,6 +337,14 @@ int CheckConfigLive(const std::string& path, std::ostream& out, std::ostream& er
   for (std::size_t i = 0; i < cfg.trace_stores.size(); ++i) {
     const config::TraceStore& t = cfg.trace_stores[i];
     Checker ck("trace_stores[" + std::to_string(i) + "] " + t.name, t.positions, problems);
+    if (t.kind == config::TraceKind::kOtlpFile) {
+      // No database: the live file must be there and readable by this user
+      // (the exporter reports a missing live file as a failed poll).
+      if (::access(t.otlp.path.c_str(), R_OK) != 0) {
+        ck.Report("path", "cannot read the live file " + t.otlp.path + ": " + std::strerror(errno));
+      }
+      continue;
+    }
     auto c = Connect(ck, t.conn);
     if (!c) continue;
     const std::string clock = Or(t.queries.clock, source::kDefaultClockQuery);
