@@ -80,22 +80,31 @@ void Exporter::BuildEngine(const compute::PersistentState* state, const std::vec
   engine_ = std::move(engine);
 }
 
-void Exporter::CheckAllDivergent(const compute::Snapshot& snap) {
-  if (divergence_checked_) return;
+DivergenceVerdict JudgeDivergence(const compute::SettledCounts& base, const compute::Snapshot& snap,
+                                  std::uint64_t min_ops) {
   std::uint64_t attested = 0, divergent = 0;
   for (const auto& [tenant, c] : snap.settled) {
     attested += c.attested;
     divergent += c.divergent;
   }
-  attested -= std::min(attested, settled_base_.attested);
-  divergent -= std::min(divergent, settled_base_.divergent);
-  if (attested + divergent < kDivergenceCheckOps) return;
+  attested -= std::min(attested, base.attested);
+  divergent -= std::min(divergent, base.divergent);
+  if (attested + divergent < min_ops) return DivergenceVerdict::kUndecided;
+  return attested == 0 ? DivergenceVerdict::kAllDivergent : DivergenceVerdict::kFine;
+}
+
+void Exporter::CheckAllDivergent(const compute::Snapshot& snap) {
+  if (divergence_checked_) return;
+  const DivergenceVerdict v = JudgeDivergence(settled_base_, snap, kDivergenceCheckOps);
+  if (v == DivergenceVerdict::kUndecided) return;
   divergence_checked_ = true;
-  if (attested == 0) {
+  if (v == DivergenceVerdict::kAllDivergent) {
+    std::uint64_t divergent = 0;
+    for (const auto& [tenant, c] : snap.settled) divergent += c.divergent;
     spdlog::warn("every operation settled with a receipt since start is divergent (divergent={}): the ledgers' "
                  "content_hash and the trace stores' attested_hash probably have different forms (a bytea digest "
                  "without encode(..., 'hex'), upper- vs lower-case hex); check with --config.check-live",
-                 divergent);
+                 divergent - std::min(divergent, settled_base_.divergent));
   }
 }
 

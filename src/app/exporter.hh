@@ -27,6 +27,14 @@
 
 namespace provledger::app {
 
+// The all-divergent check, pure: kUndecided until at least `min_ops`
+// operations settled with a receipt (attested or divergent) beyond `base`
+// (the settled counts when the engine was built); then kAllDivergent when
+// none of them was attested, else kFine.
+enum class DivergenceVerdict { kUndecided, kFine, kAllDivergent };
+DivergenceVerdict JudgeDivergence(const compute::SettledCounts& base, const compute::Snapshot& snap,
+                                  std::uint64_t min_ops);
+
 class Exporter {
  public:
   Exporter(config::Config cfg, render::Publisher& publisher);
