@@ -135,3 +135,23 @@ BOOST_AUTO_TEST_CASE(unindexed_query_is_a_warning_and_unreachable_source_a_probl
   BOOST_TEST(r.rc == 1);
   BOOST_TEST(Has(r.err, path + ":4:10: ledgers[0] eu: cannot connect"), r.err);
 }
+
+BOOST_AUTO_TEST_CASE(otlp_file_store_needs_a_readable_live_file) {
+  const std::string db = NewReferenceDb("lcotlp");
+  const std::string live = (std::filesystem::temp_directory_path() /
+                            ("provledger-livecheck-otlp-" + std::to_string(::getpid()) + ".json"))
+                               .string();
+  std::filesystem::remove(live);
+  const std::string yaml = "ledgers:\n  - name: eu\n    region: eu-west\n    dsn: \"" + Server().Dsn(db) +
+                           "\"\ntrace_stores:\n  - name: collector\n    kind: otlp_file\n    path: \"" + live + "\"\n";
+  std::string path;
+  Run r = Check(yaml, &path);
+  BOOST_TEST(r.rc == 1, r.out << r.err);
+  BOOST_TEST(Has(r.err, path + ":7:11: trace_stores[0] collector: cannot read the live file " + live), r.err);
+
+  std::ofstream(live) << "";
+  r = Check(yaml, &path);
+  BOOST_TEST(r.rc == 0, r.out << r.err);
+  BOOST_TEST(Has(r.out, "live check OK: 1 ledgers, 1 trace stores"), r.out);
+  std::filesystem::remove(live);
+}
