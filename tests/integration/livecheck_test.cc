@@ -147,11 +147,37 @@ BOOST_AUTO_TEST_CASE(otlp_file_store_needs_a_readable_live_file) {
   std::string path;
   Run r = Check(yaml, &path);
   BOOST_TEST(r.rc == 1, r.out << r.err);
-  BOOST_TEST(Has(r.err, path + ":7:11: trace_stores[0] collector: cannot read the live file " + live), r.err);
+  BOOST_TEST(Has(r.err, path + ":8:11: trace_stores[0] collector: cannot read the live file " + live), r.err);
 
   std::ofstream(live) << "";
   r = Check(yaml, &path);
   BOOST_TEST(r.rc == 0, r.out << r.err);
   BOOST_TEST(Has(r.out, "live check OK: 1 ledgers, 1 trace stores"), r.out);
   std::filesystem::remove(live);
+}
+
+BOOST_AUTO_TEST_CASE(spans_query_name_column_is_optional) {
+  const std::string db = NewReferenceDb("lcspn");
+  InsertRecent(db, "0a1b2c", "0a1b2c");
+  const std::string where =
+      " FROM spans WHERE op_id IS NOT NULL AND (start_time, span_id) > (timestamptz 'epoch' + $1::bigint * interval "
+      "'1 microsecond', $2::text) AND start_time <= timestamptz 'epoch' + $3::bigint * interval '1 microsecond' "
+      "ORDER BY start_time, span_id LIMIT $4::bigint";
+  auto yaml = [&](const std::string& columns) {
+    return "ledgers:\n  - name: eu\n    region: eu-west\n    dsn: \"" + Server().Dsn(db) +
+           "\"\ntrace_stores:\n  - name: traces\n    dsn: \"" + Server().Dsn(db) + "\"\n    queries:\n      spans: \"SELECT " +
+           columns + where + "\"\n";
+  };
+  const std::string six = "trace_id, span_id, tenant_id, op_id, (extract(epoch FROM start_time) * 1000000)::bigint, "
+                          "attested_hash";
+  Run r = Check(yaml(six));
+  BOOST_TEST(r.rc == 0, r.out << r.err);
+  r = Check(yaml(six + ", name"));
+  BOOST_TEST(r.rc == 0, r.out << r.err);
+  std::string path;
+  r = Check(yaml("trace_id, span_id, tenant_id, op_id, (extract(epoch FROM start_time) * 1000000)::bigint"), &path);
+  BOOST_TEST(r.rc == 1);
+  BOOST_TEST(Has(r.err, path + ":9:14: trace_stores[0] traces: spans query returns 5 column(s); it must return 6 or 7: "
+                            "trace_id, span_id, tenant_id, op_id, start_us, attested_hash, name (the last one optional)"),
+             r.err);
 }
