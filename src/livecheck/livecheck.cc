@@ -276,7 +276,9 @@ std::string HashShape(std::string_view v) {
   const auto all = [&](std::string_view s, auto pred) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) { return pred(static_cast<unsigned char>(c)); });
   };
-  const std::string n = "/" + std::to_string(v.size());
+  // Not "/" + std::to_string(...): GCC 12 at -O3 reports a false -Wrestrict there.
+  std::string n = "/";
+  n += std::to_string(v.size());
   if (v.size() > 2 && v[0] == '\\' && v[1] == 'x' && all(v.substr(2), ::isxdigit)) return "bytea-escape" + n;
   if (all(v, [](unsigned char c) { return std::isdigit(c) || (c >= 'a' && c <= 'f'); })) return "hex" + n;
   if (all(v, [](unsigned char c) { return std::isdigit(c) || (c >= 'A' && c <= 'F'); })) return "HEX" + n;

@@ -37,7 +37,9 @@ std::string Pct(const std::optional<double>& v) {
 }
 
 std::string Points(double v) {
-  return (v > 0 ? "+" : "") + recommend::FormatNumber(v);
+  std::string s = v > 0 ? "+" : "";
+  s += recommend::FormatNumber(v);
+  return s;
 }
 
 std::string Md(const std::string& s) {   // Markdown table cell: escape pipes and newlines
