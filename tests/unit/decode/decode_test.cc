@@ -182,7 +182,7 @@ BOOST_AUTO_TEST_CASE(v2_each_field_must_match) {
     const std::string key = "\""s + name + "\":\"";
     auto pos = f.body.find(key);
     BOOST_TEST_REQUIRE(pos != std::string::npos);
-    f.body.insert(pos + key.size(), "X");
+    f.body.insert(f.body.begin() + static_cast<std::ptrdiff_t>(pos + key.size()), 'X');
     const std::string e = ErrorOf(f.Cols());
     BOOST_TEST(Contains(e, name), e);
     BOOST_TEST(Contains(e, "expected"), e);

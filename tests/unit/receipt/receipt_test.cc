@@ -178,7 +178,12 @@ BOOST_AUTO_TEST_CASE(depth_limit) {
 
 BOOST_AUTO_TEST_CASE(many_keys_duplicate_check) {
   std::string s = "{";
-  for (int i = 0; i < 1000; ++i) s += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":1";
+  for (int i = 0; i < 1000; ++i) {
+    if (i) s += ',';
+    s += "\"k";
+    s += std::to_string(i);
+    s += "\":1";
+  }
   BOOST_TEST(Parse(s + "}").empty());
   BOOST_TEST(Parse(s + ",\"k517\":2}").find("duplicate key \"k517\"") != std::string::npos);
 }
