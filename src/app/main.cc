@@ -124,6 +124,7 @@ int Run(const app::CliOptions& opts) {
     http::HttpOptions web;
     web.listen_address = cfg.web.listen_address;
     web.telemetry_path = cfg.web.telemetry_path;
+    web.landing_links = {cfg.web.prometheus_url, cfg.web.grafana_url};
     web.max_requests = cfg.web.max_requests;
     web.web_config_file = opts.web_config_file;
     if (evidence) web.routes.push_back(evidence_api::MakeRoute(*evidence->manager, evidence->tokens));
@@ -142,6 +143,8 @@ int Run(const app::CliOptions& opts) {
   const std::string listen = cfg.web.listen_address;
   const std::string path = cfg.web.telemetry_path;
   const std::int64_t max_requests = cfg.web.max_requests;
+  const std::string prometheus_url = cfg.web.prometheus_url;
+  const std::string grafana_url = cfg.web.grafana_url;
   const std::string config_file = opts.config_file;
   exporter.Start();
 
@@ -171,12 +174,15 @@ int Run(const app::CliOptions& opts) {
         config::Config next = config::LoadConfig(config_file, LoadOptions());
         ApplyFlagOverrides(opts, next);
         if (next.web.listen_address != listen || next.web.telemetry_path != path ||
-            next.web.max_requests != max_requests) {
+            next.web.max_requests != max_requests || next.web.prometheus_url != prometheus_url ||
+            next.web.grafana_url != grafana_url) {
           spdlog::warn("web.* changes need a restart; keeping listen_address={} telemetry_path={} max_requests={}",
                        listen, path, max_requests);
           next.web.listen_address = listen;
           next.web.telemetry_path = path;
           next.web.max_requests = max_requests;
+          next.web.prometheus_url = prometheus_url;
+          next.web.grafana_url = grafana_url;
         }
         if (evidence) {
           if (next.evidence.api.enabled != cfg.evidence.api.enabled || next.evidence.api.job_dir != cfg.evidence.api.job_dir) {

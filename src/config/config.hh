@@ -148,6 +148,8 @@ struct Web {
   std::string listen_address = ":23473";
   std::string telemetry_path = "/metrics";
   std::int64_t max_requests = 40;         // concurrent HTTP worker threads
+  std::string prometheus_url;             // optional: linked from the landing page
+  std::string grafana_url;                // optional: the shipped dashboards linked from the landing page
 };
 
 // Evidence bundles (provledger_evidence, docs/evidence.md): JSON pointers

@@ -48,8 +48,8 @@ constexpr std::array<std::string_view, 14> kEvidenceApiKeys = {
     "enabled", "tokens_file", "tokens_credential", "signing_key_file", "signing_key_credential", "job_dir",
     "max_concurrent_jobs", "max_queued_jobs", "max_operations", "max_request_bytes", "retention",
     "max_disk_bytes", "statement_timeout", "retry_after"};
-constexpr std::array<std::string_view, 3> kWebKeys = {"listen_address", "telemetry_path",
-                                                      "max_requests"};
+constexpr std::array<std::string_view, 5> kWebKeys = {"listen_address", "telemetry_path",
+                                                      "max_requests", "prometheus_url", "grafana_url"};
 constexpr std::array<std::string_view, 2> kCoverageKeys = {"window", "grace"};
 constexpr std::array<std::string_view, 5> kTenantsKeys = {"max", "allow", "deny",
                                                           "max_name_bytes", "shard"};
@@ -112,6 +112,39 @@ bool IsEnvName(std::string_view s) {
   if (!head(s[0])) return false;
   return std::all_of(s.begin() + 1, s.end(),
                      [&](char c) { return head(c) || (c >= '0' && c <= '9'); });
+}
+
+// web.prometheus_url / web.grafana_url: an absolute http(s) URL with a host,
+// printable ASCII without spaces, quotes, '<', '>' or '`' (it goes into an
+// href), at most 2048 bytes.
+bool ValidLinkUrl(std::string_view url, std::string* why) {
+  std::string_view rest;
+  if (url.substr(0, 7) == "http://") {
+    rest = url.substr(7);
+  } else if (url.substr(0, 8) == "https://") {
+    rest = url.substr(8);
+  } else {
+    *why = "must start with http:// or https://";
+    return false;
+  }
+  if (url.size() > 2048) {
+    *why = "longer than 2048 bytes";
+    return false;
+  }
+  for (const char c : url) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7f || c == '"' || c == '\'' || c == '<' || c == '>' || c == '`' || c == '\\') {
+      *why = "must be printable ASCII without spaces, quotes, backslashes, '<', '>' or '`' (percent-encode them)";
+      return false;
+    }
+  }
+  const std::size_t host_end = rest.find_first_of("/?#");
+  const std::string_view host = rest.substr(0, host_end);
+  if (host.empty() || host[0] == ':' || host.find('@') != std::string_view::npos) {
+    *why = host.find('@') != std::string_view::npos ? "must not hold credentials (user@host)" : "has no host";
+    return false;
+  }
+  return true;
 }
 
 bool IsBlank(std::string_view s) {
@@ -312,6 +345,17 @@ void Loader::LoadWeb(const Mapping& root, Web& web) {
     }
   }
   GetInt(m, "max_requests", web.max_requests, 1, kMaxRequests);
+  for (const auto& [key, out] : {std::pair<const char*, std::string*>{"prometheus_url", &web.prometheus_url},
+                                 std::pair<const char*, std::string*>{"grafana_url", &web.grafana_url}}) {
+    std::string url;
+    if (!GetString(m, key, url, false)) continue;
+    std::string why;
+    if (ValidLinkUrl(url, &why)) {
+      *out = url;
+    } else {
+      Report(m.Find(key)->value_pos, std::string("web.") + key + ": " + why + ", got " + Quote(url));
+    }
+  }
 }
 
 void Loader::LoadCoverage(const Mapping& root, Coverage& coverage) {

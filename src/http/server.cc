@@ -739,7 +739,8 @@ Response HttpServer::Impl::ResponseFor(const Job& job) {
         return job.decision.response;
       case RouteDecision::Kind::kLanding: {
         const auto published = publisher_.Current();
-        Response r = Response::Text(200, RenderLandingPage(*published, publisher_.build(), options_.telemetry_path));
+        Response r = Response::Text(200, RenderLandingPage(*published, publisher_.build(), options_.telemetry_path,
+                                                         options_.landing_links));
         r.content_type = kTextHtml;
         return r;
       }

@@ -47,6 +47,7 @@
 
 #include "http/request.hh"
 #include "http/router.hh"
+#include "http/landing.hh"
 #include "render/publisher.hh"
 
 namespace provledger::http {
@@ -75,6 +76,7 @@ struct Route {
 struct HttpOptions {
   std::string listen_address = ":23473";  // "[HOST]:PORT"; empty host = all IPv4 interfaces
   std::string telemetry_path = "/metrics";
+  LandingLinks landing_links;             // web.prometheus_url / web.grafana_url on the landing page
   std::int64_t max_requests = 40;         // handler threads (landing page, routes), 1..1024, started on demand
   std::vector<Route> routes;              // beyond /metrics, /-/healthy, /-/ready and /
   std::size_t max_connections = 1024;     // clamped to the fd limit minus a reserve

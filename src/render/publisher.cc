@@ -6,8 +6,9 @@ namespace provledger::render {
 
 std::shared_ptr<const Published> RenderPublished(compute::Snapshot snapshot,
                                                  const ProcessStats& process,
-                                                 const BuildInfo& build) {
+                                                 const BuildInfo& build, Recent recent) {
   auto p = std::make_shared<Published>();
+  p->recent = std::move(recent);
   p->exposition = RenderExposition(snapshot, process, build);
   p->snapshot = std::move(snapshot);
   return p;
@@ -18,7 +19,12 @@ Publisher::Publisher(BuildInfo build)
       current_(RenderPublished(compute::Snapshot{}, ReadProcessStats(), build_)) {}
 
 std::shared_ptr<const Published> Publisher::Publish(compute::Snapshot snapshot) {
-  auto p = RenderPublished(std::move(snapshot), ReadProcessStats(), build_);
+  Recent recent;
+  {
+    std::lock_guard<std::mutex> lock(tracker_mu_);
+    recent = tracker_.Observe(snapshot);
+  }
+  auto p = RenderPublished(std::move(snapshot), ReadProcessStats(), build_, std::move(recent));
   Publish(p);
   return p;
 }

@@ -15,19 +15,21 @@
 #include "render/exposition.hh"
 #include "render/families.hh"
 #include "render/process.hh"
+#include "render/recent.hh"
 
 namespace provledger::render {
 
 struct Published {
   compute::Snapshot snapshot;
   Exposition exposition;
+  Recent recent;  // last hour / 5 minutes, for the landing page (render/recent.hh)
 };
 
 // Renders `snapshot` (outside any lock) into a Published. Throws as
 // RenderExposition does.
 std::shared_ptr<const Published> RenderPublished(compute::Snapshot snapshot,
                                                  const ProcessStats& process,
-                                                 const BuildInfo& build);
+                                                 const BuildInfo& build, Recent recent = {});
 
 class Publisher {
  public:
@@ -40,7 +42,8 @@ class Publisher {
   Publisher& operator=(const Publisher&) = delete;
 
   // Renders `snapshot` with fresh process stats (ReadProcessStats) and this
-  // publisher's build info, then swaps it in. Returns what was published.
+  // publisher's build info, adds the recent activity (RecentTracker, fed every
+  // snapshot published this way), then swaps it in. Returns what was published.
   std::shared_ptr<const Published> Publish(compute::Snapshot snapshot);
 
   // Swaps in an already rendered Published; a null pointer is ignored.
@@ -55,6 +58,8 @@ class Publisher {
   const BuildInfo build_;
   mutable std::mutex mu_;
   std::shared_ptr<const Published> current_;
+  std::mutex tracker_mu_;  // Publish(snapshot) callers, one at a time through the tracker
+  RecentTracker tracker_;
 };
 
 }  // namespace provledger::render

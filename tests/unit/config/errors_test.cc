@@ -393,6 +393,25 @@ BOOST_AUTO_TEST_CASE(telemetry_path) {
   ExpectOnly(head + "\"/metrics?x=1\"\n", "t.yml:6:19: ", "plain path");
 }
 
+// Landing-page links (issue 16): absolute http(s) URLs, safe in an href.
+BOOST_AUTO_TEST_CASE(landing_link_urls) {
+  const std::string head = kLedger + "web:\n  prometheus_url: ";
+  ExpectOnly(head + "prometheus:9090\n", "t.yml:6:19: ", "web.prometheus_url: must start with http:// or https://");
+  ExpectOnly(head + "\"javascript:alert(1)\"\n", "t.yml:6:19: ", "must start with http:// or https://");
+  ExpectOnly(head + "\"http://\"\n", "t.yml:6:19: ", "web.prometheus_url: has no host");
+  ExpectOnly(head + "\"http://a b\"\n", "t.yml:6:19: ", "without spaces");
+  ExpectOnly(head + "\"http://x/\\\"><script>\"\n", "t.yml:6:19: ", "without spaces, quotes");
+  ExpectOnly(head + "\"http://user:pw@prom:9090\"\n", "t.yml:6:19: ", "must not hold credentials");
+  ExpectOnly(head + "[1]\n", "t.yml:6:19: ", "web.prometheus_url");
+  ExpectOnly(kLedger + "web:\n  grafana_url: \"ftp://g\"\n", "t.yml:6:16: ",
+             "web.grafana_url: must start with http:// or https://");
+  const Config c = ParseConfig(kLedger + "web:\n  prometheus_url: \"http://127.0.0.1:9090/\"\n"
+                               "  grafana_url: \"https://grafana.example.org/sub?orgId=1\"\n", "t.yml");
+  BOOST_TEST(c.web.prometheus_url == "http://127.0.0.1:9090/");
+  BOOST_TEST(c.web.grafana_url == "https://grafana.example.org/sub?orgId=1");
+  BOOST_TEST(ParseConfig(kLedger, "t.yml").web.prometheus_url.empty());
+}
+
 BOOST_AUTO_TEST_CASE(integer_ranges) {
   ExpectOnly(kLedger + "web:\n  max_requests: 0\n", "t.yml:6:17: ",
              "web.max_requests: must be between 1 and 1024, got 0");
