@@ -37,7 +37,11 @@ port=$(sed -n 's/^PORT=//p' <<<"$out")
 [[ -n $port && $port != "$busy" ]] || fail "started on $port, the occupied port was $busy"
 grep -q "port $busy is in use; retrying on another port" "$dir/err" || fail "no retry message: $(cat "$dir/err")"
 ((port < lo || port > hi)) || fail "retry port $port inside the ephemeral range"
-psql -X -At -h 127.0.0.1 -p "$port" -U postgres -d postgres -c 'select 1' | grep -qx 1 || fail "cannot connect on $port"
+one=$(psql -X -At -h 127.0.0.1 -p "$port" -U postgres -d postgres -c 'select 1') || fail "cannot connect on $port"
+[[ $one == 1 ]] || fail "select 1 on $port returned $one"
 echo "ok - occupied port $busy retried, started on $port"
-"$pgtmp" restart "$dir/pg" | grep -qx "PORT=$port" || fail "restart changed the port"
+# Captured first: `pgtmp restart | grep -q` under pipefail fails whenever grep
+# exits before pgtmp has written its last line (SIGPIPE), as seen once in CI.
+out=$("$pgtmp" restart "$dir/pg" 2>"$dir/err") || { cat "$dir/err"; fail "pgtmp restart failed"; }
+grep -qx "PORT=$port" <<<"$out" || fail "restart changed the port: $out"
 echo "ok - restart keeps port $port"
