@@ -5,7 +5,6 @@
 #include <cmath>
 #include <limits>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <utility>
 

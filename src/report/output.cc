@@ -13,8 +13,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
+#include <string>
+#include <string_view>
 
 extern char** environ;
 
@@ -132,7 +133,6 @@ void WriteFileAtomic(const std::string& path, const std::string& content) {
 std::optional<std::string> FindPrevious(const std::string& dir, const std::string& date) {
   std::string want = date;
   want.erase(std::remove(want.begin(), want.end(), '-'), want.end());
-  static const std::regex kName("coverage-([0-9]{8})\\.json");
   std::error_code ec;
   if (!fs::exists(dir, ec)) return std::nullopt;
   std::optional<std::string> best;
@@ -140,10 +140,15 @@ std::optional<std::string> FindPrevious(const std::string& dir, const std::strin
   fs::directory_iterator it(dir, ec);
   if (ec) throw OutputError("cannot read output directory " + dir + ": " + ec.message());
   for (const auto& e : it) {
-    std::smatch m;
+    // coverage-YYYYMMDD.json: 8 digits between the fixed prefix and suffix.
     const std::string name = e.path().filename().string();
-    if (!std::regex_match(name, m, kName)) continue;
-    const std::string d = m[1].str();
+    constexpr std::string_view kPrefix = "coverage-", kSuffix = ".json";
+    if (name.size() != kPrefix.size() + 8 + kSuffix.size() || !name.starts_with(kPrefix) ||
+        !name.ends_with(kSuffix)) {
+      continue;
+    }
+    const std::string d = name.substr(kPrefix.size(), 8);
+    if (!std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
     if (d < want && d > best_date) {
       best_date = d;
       best = e.path().string();
