@@ -6,6 +6,7 @@
 #include <limits>
 #include <optional>
 #include <sstream>
+#include <unordered_map>
 #include <utility>
 
 #include "compute/tenants.hh"
@@ -67,21 +68,25 @@ std::string Describe(const YAML::Node& n) {
 }
 
 // Optimal string alignment distance (Levenshtein plus adjacent transposition).
+// Three rolling rows: memory is O(|b|), not O(|a| x |b|) (a 1 MiB unknown key
+// once made this allocate a million rows).
 std::size_t EditDistance(std::string_view a, std::string_view b) {
   const std::size_t n = a.size(), m = b.size();
-  std::vector<std::vector<std::size_t>> d(n + 1, std::vector<std::size_t>(m + 1));
-  for (std::size_t i = 0; i <= n; ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= m; ++j) d[0][j] = j;
+  std::vector<std::size_t> prev2(m + 1), prev(m + 1), cur(m + 1);
+  for (std::size_t j = 0; j <= m; ++j) prev[j] = j;
   for (std::size_t i = 1; i <= n; ++i) {
+    cur[0] = i;
     for (std::size_t j = 1; j <= m; ++j) {
       std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+        cur[j] = std::min(cur[j], prev2[j - 2] + 1);
       }
     }
+    std::swap(prev2, prev);
+    std::swap(prev, cur);
   }
-  return d[n][m];
+  return prev[m];
 }
 
 Mapping YamlWalker::ReadMapping(const YAML::Node& node, Pos where, const std::string& path,
@@ -95,7 +100,10 @@ Mapping YamlWalker::ReadMapping(const YAML::Node& node, Pos where, const std::st
     return m;
   }
   m.ok = true;
-  std::vector<Entry> seen;
+  // Key -> position of its first occurrence: a hash lookup per key, so a
+  // mapping of 80,000 keys is checked in linear time (a linear scan per key
+  // took a minute on a 1 MiB file).
+  std::unordered_map<std::string, Pos> seen;
   for (auto it = node.begin(); it != node.end(); ++it) {
     const YAML::Node key = it->first;  // a copy: the iterator proxy dies at the end of this statement
     Pos key_pos = ValuePos(key, m.pos);
@@ -105,22 +113,25 @@ Mapping YamlWalker::ReadMapping(const YAML::Node& node, Pos where, const std::st
       continue;
     }
     std::string name = key.Scalar();
-    auto first = std::find_if(seen.begin(), seen.end(),
-                              [&](const Entry& e) { return e.key == name; });
-    if (first != seen.end()) {
+    auto [first, inserted] = seen.try_emplace(name, key_pos);
+    if (!inserted) {
       Report(key_pos, "duplicate key " + Quote(Join(path, name)) + " (first set at line " +
-                          std::to_string(first->key_pos.line) + ", column " +
-                          std::to_string(first->key_pos.col) + ")");
+                          std::to_string(first->second.line) + ", column " +
+                          std::to_string(first->second.col) + ")");
       continue;
     }
     Entry e{name, it->second, key_pos, ValuePos(it->second, key_pos)};
-    seen.push_back(e);
     if (std::find(known.begin(), known.end(), name) == known.end()) {
       std::string msg = "unknown key " + Quote(name) +
                         (path.empty() ? std::string(" at top level") : " in " + path);
       std::string_view best;
       std::size_t best_distance = 3;
       for (std::string_view k : known) {
+        // The distance is at least the length difference: skip names that
+        // cannot be closer than the best so far (keeps a huge key cheap).
+        const std::size_t diff =
+            name.size() > k.size() ? name.size() - k.size() : k.size() - name.size();
+        if (diff >= best_distance) continue;
         std::size_t d = EditDistance(name, k);
         if (d < best_distance) {
           best_distance = d;
@@ -355,14 +366,21 @@ std::vector<std::string> YamlWalker::Formatted() const {
     return std::pair(a.pos.line, a.pos.col) < std::pair(b.pos.line, b.pos.col);
   });
   std::vector<std::string> out;
-  out.reserve(sorted.size());
-  for (const Problem& p : sorted) {
+  const std::size_t shown = std::min(sorted.size(), kMaxFormattedProblems);
+  out.reserve(shown + 1);
+  for (std::size_t i = 0; i < shown; ++i) {
+    const Problem& p = sorted[i];
     if (p.pos.line == 0) {
       out.push_back(file_ + ": " + p.text);
     } else {
       out.push_back(file_ + ":" + std::to_string(p.pos.line) + ":" + std::to_string(p.pos.col) +
                     ": " + p.text);
     }
+  }
+  if (sorted.size() > shown) {
+    out.push_back(file_ + ": " + std::to_string(sorted.size() - shown) +
+                  " more problems not shown (the first " + std::to_string(shown) +
+                  " are above)");
   }
   return out;
 }

@@ -36,6 +36,8 @@ struct Pos {
 // yaml-cpp mark -> 1-based position ({0,0} when the mark is null).
 Pos PosOf(const YAML::Mark& m);
 
+inline constexpr std::size_t kMaxFormattedProblems = 100;
+
 struct Problem {
   Pos pos;
   std::string text;
@@ -79,7 +81,9 @@ class YamlWalker {
   explicit YamlWalker(std::string file) : file_(std::move(file)) {}
 
   // Problems as "FILE:LINE:COLUMN: message" ("FILE: message" without a
-  // position), sorted by position (stable).
+  // position), sorted by position (stable). At most kMaxFormattedProblems of
+  // them, then one "FILE: N more problems not shown" line: a 1 MiB file of
+  // 80,000 unknown keys gives 101 lines, not 80,000.
   std::vector<std::string> Formatted() const;
   bool HasProblems() const { return !problems_.empty(); }
   const std::string& file() const { return file_; }
