@@ -145,11 +145,26 @@ def check_structure(errors, dashboards, records):
     return uids
 
 
+def exact_difference_selectors(expr):
+    """(name, matchers) of the selectors read `offset 1d` in expr: with the same selector
+    read without offset, the daily panels' exact difference of two counter readings
+    (increase() would extrapolate to a fraction). A raw counter is accepted only in this form."""
+    toks = t.promql_tokens(expr)
+    out = set()
+    for i, (kind, text) in enumerate(toks):
+        if kind == "ident" and i + 1 < len(toks) and toks[i + 1] == ("op", "{"):
+            matchers, j = t._matchers(toks, i + 1, expr)
+            if j + 1 < len(toks) and toks[j] == ("ident", "offset") and toks[j + 1] == ("number", "1d"):
+                out.add((text, tuple(matchers)))
+    return out
+
+
 def check_expr(errors, where, expr, defined, records):
     for var in re.findall(r"\$\{?([a-zA-Z_][a-zA-Z0-9_]*)", expr):
         if var not in defined:
             errors.append(f"{where}: uses undefined variable ${var}")
     sels = t.promql_selectors(expr)
+    offset_readings = exact_difference_selectors(expr)
     if not sels:
         errors.append(f"{where}: no selector in {expr!r}")
     for s in sels:
@@ -171,8 +186,10 @@ def check_expr(errors, where, expr, defined, records):
             errors.append(f"{where}: {s.name} lacks instance=~\"$instance\"")
         if s.range is not None and s.range not in ("$__rate_interval", "$__range"):
             errors.append(f"{where}: {s.name}[{s.range}]: use [$__rate_interval] (or [$__range])")
-        if not recorded and COUNTER_LIKE.search(s.name) and s.range is None:
-            errors.append(f"{where}: counter/histogram series {s.name} used without rate()/increase()")
+        if not recorded and COUNTER_LIKE.search(s.name) and s.range is None and \
+                (s.name, tuple(s.matchers)) not in offset_readings:
+            errors.append(f"{where}: counter/histogram series {s.name} used without rate()/increase() "
+                          f"(or as an exact difference with the same selector's reading `offset 1d`)")
 
 
 def promtool_check(queries, broken=False):

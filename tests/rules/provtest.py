@@ -553,6 +553,8 @@ DEFAULT_SUBST = {
     "__interval_ms": "15000", "__range_s": "21600", "__range_ms": "21600000",
     "job": JOB, "instance": ".+", "tenant": ".+", "region": ".+", "source": ".+",
     "datasource": "prometheus",
+    # tenants.json's textbox variable (its default): the exporter's settlement lag.
+    "settlement_lag": "2m5s",
 }
 
 
