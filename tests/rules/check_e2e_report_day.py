@@ -24,9 +24,15 @@ time is M on the real clock (M − offset). Everything else is the product: the 
 exporter, the real report binary with --date, the real simulator writing to PostgreSQL.
 
 The day. The database holds nothing before the traffic starts (about 25 s before M), so
-"the day" is those seconds; the counter's reading one day before M does not exist in
-Prometheus and the query's `or` branch takes the counter from 0 — the case of a tenant
-that appeared during the day. Traffic carries on after M (operations of the next day,
+"the day" is those seconds. The counters do not start at 0: the exporter starts from a
+state file (written by a first run of the exporter, then given earlier days' counts for
+four tenants, attested and missing only), as a production exporter restarted during the
+day would. Its readings one day before M + lag are the counters as it publishes them
+before any traffic (scraped from it), written into Prometheus' storage at that time with
+`promtool tsdb create-blocks-from openmetrics` (the readings "a day ago", which a test
+cannot wait for). So both branches of the panels' query are exercised: the difference of
+two readings (tenants with earlier counts) and the `or` branch from 0 (tenants and
+outcomes that appear during the day, e.g. every divergent series). Traffic carries on after M (operations of the next day,
 which neither side may count: checked). The exactness condition of the panels (no
 operation started within poll + scrape interval before midnight) is made true by pausing
 the simulator from M − 10 s to M (control file), and is checked: the exporter's window end
@@ -61,7 +67,8 @@ PRE_S = 25            # traffic before midnight
 PRE_MIN_S = 16        # ... at least (else the setup was too slow: fail)
 GAP_S = 10            # no new operation in [M - GAP_S, M)
 POST_S = 8            # traffic after midnight (the next day's operations)
-SETUP_S = 12          # time allowed for starting the exporter after the offset is fixed
+SETUP_S = 40          # time allowed for the exporter runs, backfill and Prometheus after the offset is fixed
+EARLIER = {"tenant-001": (500, 7), "tenant-002": (120, 0), "tenant-004": (33, 1), "tenant-007": (1000, 40)}
 RATE = "40"
 DAILY_TITLES = ("Daily coverage (yesterday, UTC day)", "Daily operations by outcome (yesterday, UTC day)")
 
@@ -122,11 +129,6 @@ def main():
                "--traces-dsn", dsn("traces")])
 
         exporter_port = t.free_port()
-        prom = t.Prometheus(work, [], scrape_targets=[f"127.0.0.1:{exporter_port}"], scrape_interval="1s",
-                            evaluation_interval="1s")
-        procs.append(prom.proc)
-        prom.wait_ready()
-
         # The fake clock: real + offset (whole seconds); midnight M is a past UTC midnight.
         step = "fake clock"
         now = time.time()
@@ -166,16 +168,73 @@ trace_stores:
     out_of_order: {TRACE_OOO_S}s
     queries: {{clock: "{clock}"}}
 """)
-        step = "exporter"
-        exp = t.Proc("exporter", [exporter, f"--config.file={cfg}", "--log.level=info"],
-                     os.path.join(work, "exporter.log"), env=env)
-        procs.append(exp)
+        state = os.path.join(work, "state.json")
+        with open(cfg, "a") as f:
+            f.write(f"state_file: {state}\n")
 
-        def ready():
-            if not exp.alive():
-                t.fail(f"exporter exited:\n{exp.tail()}")
-            return t.http_get(f"http://127.0.0.1:{exporter_port}/-/ready", timeout=2)[0] == 200
-        t.wait_until("exporter /-/ready", ready, 60)
+        def start_exporter(log):
+            exp = t.Proc("exporter", [exporter, f"--config.file={cfg}", "--log.level=info"],
+                         os.path.join(work, log), env=env)
+            procs.append(exp)
+
+            def ready():
+                if not exp.alive():
+                    t.fail(f"exporter exited:\n{exp.tail()}")
+                return t.http_get(f"http://127.0.0.1:{exporter_port}/-/ready", timeout=2)[0] == 200
+            t.wait_until("exporter /-/ready", ready, 60)
+            return exp
+
+        # Earlier days' counts: a first run writes a state file (no traffic yet), the test
+        # gives four tenants counts in it, the second run starts from it.
+        step = "state file"
+        exp = start_exporter("exporter-1.log")
+        t.wait_until("the exporter's state file", lambda: os.path.exists(state), 30)
+        exp.stop()
+        procs.remove(exp)
+        with open(state) as f:
+            st = json.load(f)
+        if st.get("settled"):
+            t.fail(f"the first run settled operations without traffic: {st['settled']}")
+        st["settled"] = {tn: {"attested": a, "missing": m, "divergent": 0} for tn, (a, m) in EARLIER.items()}
+        with open(state, "w") as f:
+            json.dump(st, f)
+        step = "exporter"
+        exp = start_exporter("exporter.log")
+        earlier = {}
+        for line in t.http_get(f"http://127.0.0.1:{exporter_port}/metrics", timeout=5)[1].decode().splitlines():
+            if line.startswith("attest_ops_settled_total{"):
+                labels, value = line[len("attest_ops_settled_total"):].rsplit(" ", 1)
+                earlier[labels] = float(value)
+        want_earlier = {(tn, o): v for tn, (a, m) in EARLIER.items() for o, v in (("attested", a), ("missing", m))}
+        got_earlier = {}
+        for labels, v in earlier.items():
+            d = dict(kv.split("=", 1) for kv in labels.strip("{}").split(","))
+            got_earlier[(d["tenant"].strip('"'), d["outcome"].strip('"'))] = v
+        if {k: v for k, v in got_earlier.items() if v} != {k: v for k, v in want_earlier.items() if v}:
+            t.fail(f"the exporter did not restore the state file's counters: {got_earlier}")
+
+        # Its readings "a day ago" (at M + lag - 1d on Prometheus' clock, and around it),
+        # written into Prometheus' storage before Prometheus starts.
+        step = "backfill"
+        instance = f"127.0.0.1:{exporter_port}"
+        om = os.path.join(work, "earlier.om")
+        with open(om, "w") as f:
+            f.write("# TYPE attest_ops_settled counter\n")
+            for labels, v in sorted(earlier.items()):
+                lab = labels[1:-1] + f',instance="{instance}",job="{t.JOB}"'
+                for k in range(-12, 13):
+                    f.write(f"attest_ops_settled_total{{{lab}}} {v} {real_midnight + LAG_S - 86400 + 5 * k}\n")
+            f.write("# EOF\n")
+        data = os.path.join(work, "prometheus-data")
+        os.makedirs(data)
+        t.run([t.find_tool("promtool"), "tsdb", "create-blocks-from", "openmetrics", om, data], timeout=120)
+        prom = t.Prometheus(work, [], scrape_targets=[instance], scrape_interval="1s", evaluation_interval="1s",
+                            retention="3d")
+        procs.append(prom.proc)
+        prom.wait_ready()
+        back = prom.query("sum(attest_ops_settled_total)", time=str(real_midnight + LAG_S - 86400))["result"]
+        if not back or float(back[0]["value"][1]) != sum(want_earlier.values()):
+            t.fail(f"Prometheus does not hold the backfilled readings a day ago: {back}")
 
         def fake_now():
             return time.time() + offset
@@ -289,9 +348,14 @@ trace_stores:
             t.fail("negative control: with $settlement_lag = 1s the panels still equal the report (vacuous test)")
         print("ok: with $settlement_lag = 1s they disagree (the lag matters)")
         later = prom.query("sum(attest_ops_settled_total)")["result"]
-        if not later or float(later[0]["value"][1]) <= total:
+        next_day = float(later[0]["value"][1]) - sum(want_earlier.values()) - total if later else 0
+        if next_day <= 0:
             t.fail(f"no operation of the next day settled ({later}); the boundary was not exercised")
-        print(f"ok: {int(float(later[0]['value'][1])) - total} operations of the next day counted by neither")
+        print(f"ok: {int(next_day)} operations of the next day counted by neither")
+        earlier_tenants = sorted(tn for tn in EARLIER if tn in want)
+        if not earlier_tenants:
+            t.fail("no tenant with earlier counts had traffic in the day: the difference branch was not exercised")
+        print(f"ok: difference of two readings for {earlier_tenants}, from 0 for the others")
     except t.TestFailure as e:
         logs = "\n".join(f"--- {p.name}\n{p.tail(20)}" for p in procs)
         raise t.TestFailure(f"[{step}] {e}\n{logs}")

@@ -686,7 +686,7 @@ class Prometheus:
     """Debian's prometheus on 127.0.0.1:<free port> with storage in a temp dir."""
 
     def __init__(self, workdir, rule_files, scrape_targets=None, scrape_interval="15s",
-                 evaluation_interval="15s", job=JOB):
+                 evaluation_interval="15s", job=JOB, retention="1d"):
         self.binary = find_tool("prometheus")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -709,7 +709,7 @@ class Prometheus:
         os.makedirs(data, exist_ok=True)
         self.proc = Proc("prometheus", [
             self.binary, f"--config.file={cfg}", f"--storage.tsdb.path={data}",
-            f"--web.listen-address=127.0.0.1:{self.port}", "--storage.tsdb.retention.time=1d",
+            f"--web.listen-address=127.0.0.1:{self.port}", f"--storage.tsdb.retention.time={retention}",
             "--web.enable-lifecycle", "--log.level=warn"],
             os.path.join(workdir, "prometheus.log"))
 
