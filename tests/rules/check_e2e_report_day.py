@@ -47,6 +47,7 @@ About 90 s.
 """
 
 import datetime
+import glob
 import json
 import os
 import shutil
@@ -58,7 +59,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import provtest as t  # noqa: E402
 import live_env  # noqa: E402
 
-FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+# Debian's libfaketime, in the multiarch directory of this machine.
+FAKETIME_LIB = next(iter(sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))),
+                    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
 GRACE_S = 12          # coverage.grace
 LEDGER_OOO_S = 3      # ledgers' out_of_order
 TRACE_OOO_S = 4       # the trace store's out_of_order
