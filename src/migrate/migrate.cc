@@ -31,6 +31,8 @@ std::string Usage() {
          "  --statement-timeout D    per batch (default 30s)\n"
          "  --min-age D              leave rows younger than this for a later run (default 10m)\n"
          "  --retries N              retries of a batch that timed out (default 5)\n"
+         "  --synchronous-commit on|off  off: apply/rollback commit without waiting for the WAL flush\n"
+         "                           (safe to lose on a server crash: apply/rollback are resumable; default on)\n"
          "  --progress MODE          auto (a bar on a terminal, else JSON lines), bar or json\n"
          "  --version                print the version\n"
          "  -h, --help               this text\n"
@@ -94,7 +96,11 @@ std::variant<Options, std::string> ParseArgs(const std::vector<std::string>& arg
     else if (flag == "--lock-timeout") e = duration(flag, value, &o.lock_timeout_ms);
     else if (flag == "--statement-timeout") e = duration(flag, value, &o.statement_timeout_ms);
     else if (flag == "--min-age") e = duration(flag, value, &o.min_age_ms);
-    else if (flag == "--progress") {
+    else if (flag == "--synchronous-commit") {
+      if (value == "on") o.synchronous_commit = true;
+      else if (value == "off") o.synchronous_commit = false;
+      else e = "--synchronous-commit wants on or off, got \"" + value + "\"";
+    } else if (flag == "--progress") {
       if (value == "auto") o.progress = ProgressMode::kAuto;
       else if (value == "bar") o.progress = ProgressMode::kBar;
       else if (value == "json") o.progress = ProgressMode::kJson;

@@ -1,6 +1,7 @@
 #include "migrate/runner.hh"
 
 #include <algorithm>
+#include <charconv>
 #include <optional>
 #include <string>
 #include <vector>
@@ -213,11 +214,53 @@ class Migration {
 
   // ---- v1 rows ----
 
-  std::string SelectV1(bool lock) const {
+  // v1 rows in (created_at, receipt_id) keyset order: the ledger appends in
+  // created_at order, so this walks receipts_created_idx and the heap
+  // sequentially (receipt_id order visits a random heap page per row).
+  // $1/$2: cursor (created_at as µs since the epoch, receipt_id), $3: limit,
+  // $4: the --min-age cutoff (µs since the epoch). `bounded`: only rows
+  // older than the cutoff (apply); otherwise column 10 says whether a row is.
+  std::string SelectV1(bool lock, bool bounded, bool first) const {
     return "SELECT receipt_id, tenant_id, op_id, coalesce(region, ''), coalesce(policy_version, ''), "
            "coalesce(kid, ''), body::text, content_hash, (extract(epoch FROM created_at) * 1000000)::bigint, "
-           "created_at < now() - make_interval(secs => $3::bigint / 1000.0) FROM " + table_ +
-           " WHERE version = 1 AND receipt_id > $1 ORDER BY receipt_id LIMIT $2" + (lock ? " FOR UPDATE" : "");
+           "created_at < " + Epoch("$4") + ", ctid::text FROM " + table_ + " WHERE version = 1" +
+           (first ? " AND $1::bigint IS NOT NULL AND $2::text IS NOT NULL"
+                  : " AND (created_at, receipt_id) > (" + Epoch("$1") + ", $2::text)") +
+           (bounded ? " AND created_at < " + Epoch("$4") : " AND $4::bigint IS NOT NULL") +
+           " ORDER BY created_at, receipt_id LIMIT $3" + (lock ? " FOR UPDATE" : "");
+  }
+  static std::string Epoch(const std::string& param) {
+    return "('epoch'::timestamptz + " + param + "::bigint * interval '1 microsecond')";
+  }
+  // now() - --min-age, µs since the epoch: fixed for the whole run, so a run
+  // ends while the ledger keeps writing.
+  std::int64_t Cutoff() {
+    return db().Exec("SELECT (extract(epoch FROM now()) * 1000000)::bigint - $1::bigint * 1000",
+                     {o_.min_age_ms}).int64(0, 0);
+  }
+  // The keyset cursor as stored in provledger_migrate_state: "<µs> <receipt_id>".
+  static std::string CursorText(std::int64_t us, std::string_view id) {
+    return std::to_string(us) + " " + std::string(id);
+  }
+  // nullopt: not this format (a cursor of an older provledger_migrate:
+  // start from the beginning; apply is idempotent).
+  static std::optional<std::pair<std::int64_t, std::string>> ParseCursor(std::string_view s) {
+    const auto sp = s.find(' ');
+    if (sp == std::string_view::npos || sp == 0) return std::nullopt;
+    std::int64_t us = 0;
+    const auto [p, ec] = std::from_chars(s.data(), s.data() + sp, us);
+    if (ec != std::errc() || p != s.data() + sp) return std::nullopt;
+    return std::make_pair(us, std::string(s.substr(sp + 1)));
+  }
+  // One element of a PostgreSQL array literal: "..." with \ and " escaped.
+  static void AppendArrayElem(std::string* out, std::string_view s) {
+    if (out->size() > 1) out->push_back(',');
+    out->push_back('"');
+    for (char c : s) {
+      if (c == '"' || c == '\\') out->push_back('\\');
+      out->push_back(c);
+    }
+    out->push_back('"');
   }
 
   static V1Row ReadRow(const pq::Result& r, int i) {
@@ -244,9 +287,11 @@ class Migration {
     Progress p{"plan", 0, 0, 0, Count("version = 1"), 0};
     const std::int64_t t0 = io_.now_us();
     std::int64_t young = 0;
-    std::string cursor;
-    for (;;) {
-      auto r = db().Exec(SelectV1(false), {cursor, o_.batch_size, o_.min_age_ms});
+    const std::int64_t cutoff = Cutoff();
+    std::int64_t cursor_us = 0;
+    std::string cursor_id;
+    for (bool first = true;; first = false) {
+      auto r = db().Exec(SelectV1(false, false, first), {cursor_us, cursor_id, o_.batch_size, cutoff});
       if (r.rows() == 0) break;
       for (int i = 0; i < r.rows(); ++i) {
         const V1Row row = ReadRow(r, i);
@@ -261,7 +306,8 @@ class Migration {
           Unconvertible(row, c.code(), c.error());
         }
       }
-      cursor = std::string(r.text(r.rows() - 1, 0));
+      cursor_us = r.int64(r.rows() - 1, 8);
+      cursor_id = std::string(r.text(r.rows() - 1, 0));
       p.elapsed_us = io_.now_us() - t0;
       Report(p, false);
       if (Stopped()) return Interrupted(p);
@@ -326,54 +372,68 @@ class Migration {
   int Apply() {
     Lock();
     CreateArchive();
-    Progress p{"apply", 0, 0, 0, Count("version = 1"), 0};
-    std::string cursor;
+    // The write statement joins the batch's arrays to the locked rows by
+    // ctid (a TID scan per row, no index lookup); never a hash or merge
+    // join against a scan of the whole table.
+    db().Exec("SET enable_hashjoin = off");
+    db().Exec("SET enable_mergejoin = off");
+    if (!o_.synchronous_commit) db().Exec("SET synchronous_commit = off");
+    const std::int64_t cutoff = Cutoff();
+    std::int64_t cursor_us = 0;
+    std::string cursor_id;
+    bool first = true;
     {
       auto r = db().Exec("SELECT cursor FROM provledger_migrate_state WHERE table_name = $1", {o_.table});
-      if (r.rows() == 1) cursor = std::string(r.text(0, 0));
+      if (r.rows() == 1) {
+        if (auto c = ParseCursor(r.text(0, 0))) {
+          cursor_us = c->first;
+          cursor_id = c->second;
+          first = false;
+        }
+      }
     }
-    const bool resumed = !cursor.empty();
-    if (resumed) {
-      p.total = db().Exec("SELECT count(*) FROM " + table_ + " WHERE version = 1 AND receipt_id > $1", {cursor})
-                    .int64(0, 0);
-    }
-    const std::string insert_archive =
-        "INSERT INTO " + archive_ +
+    const bool resumed = !first;
+    Progress p{"apply", 0, 0, 0, 0, 0};
+    p.total = resumed ? db().Exec("SELECT count(*) FROM " + table_ + " WHERE version = 1 AND (created_at, "
+                                  "receipt_id) > (" + Epoch("$1") + ", $2::text) AND created_at < " + Epoch("$3"),
+                                  {cursor_us, cursor_id, cutoff}).int64(0, 0)
+                      : db().Exec("SELECT count(*) FROM " + table_ + " WHERE version = 1 AND created_at < " +
+                                  Epoch("$1"), {cutoff}).int64(0, 0);
+    // One statement per batch writes the archive rows (the originals, read
+    // from the same snapshot as the update, so before it), converts the rows
+    // and saves the cursor. $1..$7: arrays of ctid, receipt_id, v2 body,
+    // hash, region, policy_version, kid; $8/$9: table name and cursor.
+    const std::string write =
+        "WITH u AS (SELECT * FROM unnest($1::tid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
+        "$7::text[]) AS u(t, id, b, h, region, policy_version, kid)), "
+        "a AS (INSERT INTO " + archive_ +
         " (receipt_id, version, body, content_hash, region, policy_version, kid, new_content_hash) "
         "SELECT r.receipt_id, r.version, r.body, r.content_hash, r.region, r.policy_version, r.kid, u.h FROM " +
-        table_ + " r JOIN jsonb_to_recordset($1::jsonb) AS u(id text, b text, h text) ON r.receipt_id = u.id "
-        "ON CONFLICT (receipt_id) DO NOTHING";
-    const std::string update =
-        "UPDATE " + table_ + " r SET version = 2, body = u.b::" + body_type_ +
+        table_ + " r JOIN u ON r.ctid = u.t AND r.receipt_id = u.id WHERE r.version = 1 "
+        "ON CONFLICT (receipt_id) DO NOTHING RETURNING 1), "
+        "w AS (UPDATE " + table_ + " r SET version = 2, body = u.b::" + body_type_ +
         ", content_hash = u.h, region = u.region, policy_version = u.policy_version, kid = u.kid "
-        "FROM jsonb_to_recordset($1::jsonb) AS u(id text, b text, h text, region text, policy_version text, "
-        "kid text) WHERE r.receipt_id = u.id AND r.version = 1";
+        "FROM u WHERE r.ctid = u.t AND r.receipt_id = u.id AND r.version = 1 RETURNING 1), "
+        "c AS (INSERT INTO provledger_migrate_state (table_name, cursor) VALUES ($8, $9) ON CONFLICT (table_name) "
+        "DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now() RETURNING 1) "
+        "SELECT (SELECT count(*) FROM w), (SELECT count(*) FROM a), (SELECT count(*) FROM c)";
     const std::string save_cursor =
         "INSERT INTO provledger_migrate_state (table_name, cursor) VALUES ($1, $2) ON CONFLICT (table_name) "
         "DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()";
     const std::int64_t t0 = io_.now_us();
-    std::int64_t young = 0, unconvertible = 0;
+    std::int64_t unconvertible = 0;
+    std::string ctids, ids, bodies, hashes, regions, policies, kids;
     for (;;) {
-      std::int64_t rows = 0, conv = 0, skip = 0, yng = 0;
+      std::int64_t rows = 0, conv = 0, skip = 0, last_us = 0;
       std::string last;
       Transaction([&] {
-        rows = conv = skip = yng = 0;
-        // The batch's rows come from a JSON parameter the planner knows
-        // nothing about: without this it may hash-join it against a scan
-        // of the whole table, per batch. Each batch row is one primary key
-        // lookup.
-        db().Exec("SET LOCAL enable_hashjoin = off");
-        db().Exec("SET LOCAL enable_mergejoin = off");
-        auto r = db().Exec(SelectV1(true), {cursor, o_.batch_size, o_.min_age_ms});
+        rows = conv = skip = 0;
+        auto r = db().Exec(SelectV1(true, true, first), {cursor_us, cursor_id, o_.batch_size, cutoff});
         rows = r.rows();
         if (rows == 0) return;
-        std::string param = "[";
+        for (auto* s : {&ctids, &ids, &bodies, &hashes, &regions, &policies, &kids}) s->assign("{");
         for (int i = 0; i < r.rows(); ++i) {
           const V1Row row = ReadRow(r, i);
-          if (r.text(i, 9) != "t") {
-            ++yng;
-            continue;
-          }
           auto c = ConvertRow(row);
           if (!c) {
             ++skip;
@@ -382,27 +442,39 @@ class Migration {
             continue;
           }
           const auto model = receipt::ReadV2(c.value().body);   // the columns the conversion filled
-          if (conv > 0) param += ',';
-          param += "{\"id\":" + Json(row.receipt_id) + ",\"b\":" + Json(c.value().body) +
-                   ",\"h\":" + Json(c.value().hash) + ",\"region\":" + Json(model.value().region) +
-                   ",\"policy_version\":" + Json(model.value().policy_version) +
-                   ",\"kid\":" + Json(model.value().kid) + "}";
+          AppendArrayElem(&ctids, r.text(i, 10));
+          AppendArrayElem(&ids, row.receipt_id);
+          AppendArrayElem(&bodies, c.value().body);
+          AppendArrayElem(&hashes, c.value().hash);
+          AppendArrayElem(&regions, model.value().region);
+          AppendArrayElem(&policies, model.value().policy_version);
+          AppendArrayElem(&kids, model.value().kid);
           ++conv;
         }
-        param += "]";
+        for (auto* s : {&ctids, &ids, &bodies, &hashes, &regions, &policies, &kids}) s->push_back('}');
         last = std::string(r.text(r.rows() - 1, 0));
+        last_us = r.int64(r.rows() - 1, 8);
+        const std::string cursor_text = CursorText(last_us, last);
         if (conv > 0) {
-          db().Exec(insert_archive, {param});
-          db().Exec(update, {param});
+          auto w = db().Exec(write, {ctids, ids, bodies, hashes, regions, policies, kids, o_.table, cursor_text});
+          // Every row is locked by this transaction since the SELECT: each
+          // converts, and gets its archive row unless one is left from before.
+          if (w.int64(0, 0) != conv) {
+            throw pq::PqError(ErrorKind::kQuery, "",
+                              "the batch updated " + std::string(w.text(0, 0)) + " rows, not " +
+                                  std::to_string(conv) + " (rows changed under their lock?)");
+          }
+        } else {
+          db().Exec(save_cursor, {o_.table, cursor_text});
         }
-        db().Exec(save_cursor, {o_.table, last});
       });
       if (rows == 0) break;
-      cursor = last;
+      first = false;
+      cursor_us = last_us;
+      cursor_id = last;
       p.scanned += rows;
       p.converted += conv;
-      p.skipped += skip + yng;
-      young += yng;
+      p.skipped += skip;
       unconvertible += skip;
       p.elapsed_us = io_.now_us() - t0;
       Report(p, false);
@@ -415,6 +487,9 @@ class Migration {
     Report(p, true);
     EndBar();
     const std::int64_t remaining = Count("version = 1");
+    const std::int64_t young =
+        db().Exec("SELECT count(*) FROM " + table_ + " WHERE version = 1 AND created_at >= " + Epoch("$1"), {cutoff})
+            .int64(0, 0);
     const double secs = static_cast<double>(p.elapsed_us) / 1e6;
     const double rate = secs > 0 ? static_cast<double>(p.converted) / secs : 0;
     char rate_text[32];
@@ -532,6 +607,7 @@ class Migration {
       return kExitOk;
     }
     Lock();
+    if (!o_.synchronous_commit) db().Exec("SET synchronous_commit = off");
     Progress p{"rollback", 0, 0, 0, db().Exec("SELECT count(*) FROM " + archive_).int64(0, 0), 0};
     const std::string sql =
         "WITH a AS (SELECT * FROM " + archive_ + " WHERE receipt_id > $1 ORDER BY receipt_id LIMIT $2 FOR UPDATE), "

@@ -13,6 +13,7 @@ while the simulator writes live traffic and the exporter polls.
 """
 import json
 import os
+import signal
 import subprocess
 import time
 
@@ -115,11 +116,34 @@ def test_migrate():
             wait_until(lambda: pg.psql("ledger_eu", "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
                        [0][0] == "0", what="lock released")
 
+        # apply, stopped by SIGINT after its first batch (throttled so that it
+        # is still running): every finished batch is committed with its
+        # archive rows and the keyset cursor; exit 4.
+        p = subprocess.Popen([MIGRATE, "apply", "--dsn", dsn, "--min-age", "15m", "--batch-size", "500",
+                              "--rows-per-second", "1000", "--progress", "json"], stdout=subprocess.PIPE,
+                             text=True)
+        first = p.stdout.readline()
+        assert first.startswith('{"event":"progress"'), first
+        p.send_signal(signal.SIGINT)
+        out = first + p.stdout.read()
+        p.wait(timeout=120)
+        assert p.returncode == 4, (p.returncode, out)
+        intr = [e for e in events(out) if e["event"] == "interrupted"][0]
+        log("interrupted:", intr)
+        assert 0 < intr["converted"] < v1_total - 1, intr
+        assert pg.psql("ledger_eu", "SELECT count(*) FROM receipts_v1_archive")[0][0] == str(intr["converted"])
+        assert pg.psql("ledger_eu", "SELECT count(*) FROM receipts r JOIN receipts_v1_archive a USING (receipt_id) "
+                                    "WHERE r.version = 2")[0][0] == str(intr["converted"])
+        assert pg.psql("ledger_eu", "SELECT count(*) FROM provledger_migrate_state")[0][0] == "1"
+
+        # apply again: resumes at the cursor and converts the rest.
         r = migrate("apply", "--dsn", dsn, "--min-age", "15m", "--batch-size", "500", "--progress", "json", check=0)
         ev = events(r.stdout)
         done = [e for e in ev if e["event"] == "apply"][0]
         log("apply:", done)
-        assert done["converted"] == v1_total - 1, done
+        assert done["resumed"] is True, done
+        assert intr["converted"] + done["converted"] == v1_total - 1, (intr, done)
+        assert pg.psql("ledger_eu", "SELECT count(*) FROM provledger_migrate_state")[0][0] == "0"
         assert done["unconvertible"] == 1, done
         assert any(e["event"] == "progress" for e in ev), "no JSON progress lines"
         # Live rows are young: the legacy share written since is still v1.
