@@ -6,9 +6,14 @@ the run. Throwaway PostgreSQL on loopback (tests/support/pgtmp).
 
   python3 bench/migrate.py [--receipts 1000000] [--build build] [--batch-size 2000]
 
-Prints one JSON object. Figures go to bench/RESULTS.md.
+Also: the CPU time the migration cost the server (the apply's backend, read
+from the postmaster's reaped-children times, and the background writer,
+checkpointer and WAL writer) and the client, so that a figure taken on the
+shared machine under load can be read as rows per CPU second; then verify and
+rollback, timed. Prints one JSON object. Figures go to bench/RESULTS.md.
 """
 import argparse
+import resource
 import json
 import os
 import statistics
@@ -21,11 +26,47 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_of(pid, children=False):
+    """utime+stime (or cutime+cstime: reaped children) of pid, seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    i = 13 if children else 11   # fields 14/15 (utime, stime), 16/17 (cutime, cstime), counted after ")"
+    return (int(fields[i]) + int(fields[i + 1])) / TICK
+
+
+def server_cpu(pgdir):
+    """(reaped backends' CPU, background processes' CPU) of the cluster in pgdir."""
+    with open(os.path.join(pgdir, "data", "postmaster.pid")) as f:
+        pm = int(f.readline())
+    bg = 0.0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        if ppid == pm and any(k in cmd for k in ("checkpointer", "background writer", "walwriter")):
+            bg += cpu_of(pid)
+    return cpu_of(pm, children=True), bg
+
+
+def load():
+    return os.getloadavg()[0]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--receipts", type=int, default=1000000)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--batch-size", type=int, default=2000)
+    ap.add_argument("--extra", default="", help="more provledger_migrate apply options, space-separated")
     a = ap.parse_args()
     os.environ["PROVLEDGER_BUILD_ROOT"] = os.path.abspath(a.build)
     from harness import SIM, Exporter, Postgres, ledger_config  # noqa: E402 (needs the env above)
@@ -48,7 +89,7 @@ def main():
                                  poll="1s")).start()
     sim = subprocess.Popen([SIM, "run", *ledgers, *traces, "--rate", "50", "--tenants", "200", "--seed", "4",
                             "--duration", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    samples = {"before": [], "during": []}
+    samples = {"before": [], "during": [], "after": []}
     phase = ["before"]
     stop = threading.Event()
 
@@ -70,20 +111,40 @@ def main():
     time.sleep(5)
     th.start()
     time.sleep(20)
+    decode_before = exp.metrics().sum("provledger_exporter_poll_errors_total", kind="decode")
     phase[0] = "during"
+    load_before = load()
+    cpu0, bg0 = server_cpu(pg.dir)
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.monotonic()
     r = subprocess.run([migrate_bin, "apply", "--dsn", pg.dsn("ledger_eu"), "--min-age", "30m", "--batch-size",
-                        str(a.batch_size), "--progress", "json"], capture_output=True, text=True)
+                        str(a.batch_size), "--progress", "json", *a.extra.split()], capture_output=True, text=True)
     wall = time.monotonic() - t
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    time.sleep(0.5)   # the backend's exit reaped
+    cpu1, bg1 = server_cpu(pg.dir)
+    load_after = load()
+    phase[0] = "after"
+    if r.returncode != 0:
+        sys.exit("apply failed: " + r.stderr)
+    done = [json.loads(x) for x in r.stdout.splitlines() if x.startswith('{"event":"apply"')][0]
+    decode = exp.metrics().sum("provledger_exporter_poll_errors_total", kind="decode")
+
+    def timed(*args):
+        t = time.monotonic()
+        r = subprocess.run([migrate_bin, *args, "--dsn", pg.dsn("ledger_eu"), "--progress", "json"],
+                           capture_output=True, text=True)
+        ev = [json.loads(x) for x in r.stdout.splitlines() if x.startswith('{"event":"' + args[0])]
+        return r.returncode, round(time.monotonic() - t, 1), ev[0] if ev else r.stderr[-300:]
+
+    ver = timed("verify")
+    plan_r = timed("plan", "--min-age", "30m")
+    rb = timed("rollback")
     stop.set()
     th.join()
     sim.terminate()
     sim.wait()
     exp.stop()
-    if r.returncode != 0:
-        sys.exit("apply failed: " + r.stderr)
-    done = [json.loads(x) for x in r.stdout.splitlines() if x.startswith('{"event":"apply"')][0]
-
     def stats(kind, ph):
         xs = sorted(v for k, v in samples[ph] if k == kind)
         if not xs:
@@ -91,11 +152,21 @@ def main():
         return {"n": len(xs), "median_ms": round(statistics.median(xs) * 1000, 2),
                 "max_ms": round(xs[-1] * 1000, 2)}
 
+    backend = cpu1 - cpu0
+    conv = done["converted"]
     print(json.dumps({"receipts": a.receipts, "v1_rows": v1, "load_s": round(load_s, 1),
-                      "converted": done["converted"], "apply_s": done["elapsed_s"],
+                      "converted": conv, "apply_s": done["elapsed_s"],
                       "rows_per_s": done["converted_per_s"], "wall_s": round(wall, 1), "batch_size": a.batch_size,
+                      "extra": a.extra, "load_avg_before": load_before, "load_avg_after": load_after,
+                      "server_backend_cpu_s": round(backend, 2), "server_bg_cpu_s": round(bg1 - bg0, 2),
+                      "client_cpu_s": round(ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime, 2),
+                      "rows_per_backend_cpu_s": round(conv / backend) if backend > 0 else None,
+                      "decode_errors_before_apply": decode_before, "decode_errors_after_apply": decode,
                       "poll_before": stats("poll", "before"), "poll_during": stats("poll", "during"),
-                      "scrape_before": stats("scrape", "before"), "scrape_during": stats("scrape", "during")}))
+                      "scrape_before": stats("scrape", "before"), "scrape_during": stats("scrape", "during"),
+                      "verify": {"exit": ver[0], "wall_s": ver[1], "result": ver[2]},
+                      "plan_after": {"exit": plan_r[0], "wall_s": plan_r[1], "result": plan_r[2]},
+                      "rollback": {"exit": rb[0], "wall_s": rb[1], "result": rb[2]}}))
 
 
 if __name__ == "__main__":
