@@ -529,10 +529,16 @@ class Migration {
         "SELECT r.receipt_id, r.tenant_id, r.op_id, coalesce(r.region, ''), coalesce(r.policy_version, ''), "
         "coalesce(r.kid, ''), r.version, r.body::text, r.content_hash, "
         "(extract(epoch FROM r.created_at) * 1000000)::bigint, " + archive_cols + " FROM " + table_ + " r" + join +
-        " WHERE r.receipt_id > $1 ORDER BY r.receipt_id LIMIT $2";
-    std::string cursor;
-    for (;;) {
-      auto r = db().Exec(sql, {cursor, o_.batch_size});
+        " WHERE ";
+    const std::string order = " ORDER BY r.created_at, r.receipt_id LIMIT $3";
+    // (created_at, receipt_id) keyset: receipts_created_idx, the heap in
+    // the order the ledger appended it.
+    const std::string first_sql = sql + "$1::bigint IS NOT NULL AND $2::text IS NOT NULL" + order;
+    const std::string next_sql = sql + "(r.created_at, r.receipt_id) > (" + Epoch("$1") + ", $2::text)" + order;
+    std::int64_t cursor_us = 0;
+    std::string cursor_id;
+    for (bool first = true;; first = false) {
+      auto r = db().Exec(first ? first_sql : next_sql, {cursor_us, cursor_id, o_.batch_size});
       if (r.rows() == 0) break;
       for (int i = 0; i < r.rows(); ++i) {
         const std::string_view id = r.text(i, 0);
@@ -572,7 +578,8 @@ class Migration {
                           (again.ok() ? std::string() : ": " + again.error()));
         }
       }
-      cursor = std::string(r.text(r.rows() - 1, 0));
+      cursor_us = r.int64(r.rows() - 1, 9);
+      cursor_id = std::string(r.text(r.rows() - 1, 0));
       p.converted = archived;
       p.elapsed_us = io_.now_us() - t0;
       Report(p, false);
