@@ -46,6 +46,11 @@ BOOST_AUTO_TEST_CASE(arguments) {
   BOOST_TEST(o.min_age_ms == 600000);
   BOOST_TEST((Ok({"verify", "--dsn", "x", "--table", "ledger.receipts"}).command == Command::kVerify));
   BOOST_TEST((Ok({"rollback", "--dsn", "x"}).command == Command::kRollback));
+  BOOST_TEST(o.synchronous_commit);
+  BOOST_TEST(!Ok({"apply", "--dsn", "x", "--synchronous-commit", "off"}).synchronous_commit);
+  BOOST_TEST(Ok({"apply", "--dsn", "x", "--synchronous-commit=on"}).synchronous_commit);
+  BOOST_TEST(ErrorOf({"apply", "--dsn", "x", "--synchronous-commit", "no"}) ==
+             "--synchronous-commit wants on or off, got \"no\"");
 
   BOOST_TEST(ErrorOf({}) == "missing command (plan, apply, verify or rollback)");
   BOOST_TEST(ErrorOf({"migrate"}).find("unknown command \"migrate\"") == 0);
