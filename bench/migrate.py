@@ -85,6 +85,11 @@ def main():
     load_s = time.monotonic() - t
     v1 = int(pg.psql("ledger_eu", "SELECT count(*) FROM receipts WHERE version = 1")[0][0])
 
+    t = time.monotonic()
+    r = subprocess.run([migrate_bin, "plan", "--dsn", pg.dsn("ledger_eu"), "--min-age", "30m", "--progress", "json"],
+                       capture_output=True, text=True)
+    plan_before = {"exit": r.returncode, "wall_s": round(time.monotonic() - t, 1),
+                   "result": [json.loads(x) for x in r.stdout.splitlines() if x.startswith('{"event":"plan"')]}
     exp = Exporter(ledger_config(pg, [("eu", "eu-west", "ledger_eu")], "traces", window="10m", grace="5s",
                                  poll="1s")).start()
     sim = subprocess.Popen([SIM, "run", *ledgers, *traces, "--rate", "50", "--tenants", "200", "--seed", "4",
@@ -165,7 +170,7 @@ def main():
                       "poll_before": stats("poll", "before"), "poll_during": stats("poll", "during"),
                       "scrape_before": stats("scrape", "before"), "scrape_during": stats("scrape", "during"),
                       "verify": {"exit": ver[0], "wall_s": ver[1], "result": ver[2]},
-                      "plan_after": {"exit": plan_r[0], "wall_s": plan_r[1], "result": plan_r[2]},
+                      "plan_before": plan_before, "plan_after": {"exit": plan_r[0], "wall_s": plan_r[1], "result": plan_r[2]},
                       "rollback": {"exit": rb[0], "wall_s": rb[1], "result": rb[2]}}))
 
 
