@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <initializer_list>
 #include <limits>
 #include <sstream>
 
@@ -176,6 +177,40 @@ std::string Join(const std::vector<std::string>& v) {
 }
 }  // namespace
 
+namespace {
+// The evidence of one run as a caller check of recommend::Recommend: a value
+// outside its threshold is red; anything unknown (query failed, empty, NaN,
+// not queried) is unknown.
+recommend::Check ToCheck(const CheckValue& cv) {
+  recommend::Check c;
+  c.name = cv.name;
+  c.detail = cv.why;
+  if (cv.green) {
+    c.state = recommend::Check::State::kGreen;
+  } else if (cv.value && !std::isnan(*cv.value)) {
+    c.state = recommend::Check::State::kRed;
+  } else {
+    c.state = recommend::Check::State::kUnknown;
+  }
+  return c;
+}
+
+// The texts of the reasons with one of `codes`, in order.
+std::vector<std::string> ReasonTexts(const recommend::Recommendation& r, std::initializer_list<const char*> codes) {
+  std::vector<std::string> out;
+  for (const recommend::Reason& why : r.reasons) {
+    for (const char* code : codes) {
+      if (why.code == code) out.push_back(why.text);
+    }
+  }
+  return out;
+}
+}  // namespace
+
+// This function only turns the Observation into recommend::Inputs and the
+// Recommendation into a step, a journal state and a one-line reason: the
+// order of the rules is recommend::Recommend's (one implementation, shared
+// with the coverage reporter).
 Decision Decide(const Feature& feature, const std::string& tenant, double pct,
                 const std::optional<PairState>& prev_in, std::optional<std::int64_t> last_run_ms,
                 std::int64_t max_gap_ms, const Observation& obs) {
@@ -202,10 +237,63 @@ Decision Decide(const Feature& feature, const std::string& tenant, double pct,
 
   for (const Check& c : feature.checks) d.checks.push_back(EvaluateCheck(c, tenant, obs));
 
+  // --- Observation -> recommend::Inputs.
+  recommend::Inputs in;
+  in.current_pct = pct;
+  in.coverage_by_checks = true;   // the plan's checks judge coverage and divergence
+  if (obs.global_freeze) in.global_freezes.push_back(obs.global_freeze_reason);
+  std::vector<std::string> rollback_alerts, freeze_alerts;
+  if (obs.alerts_ok) {
+    // At 0 % there is nothing to roll back: the rollback alerts are not asked about.
+    if (feature.rollback && pct > 0) rollback_alerts = MatchingAlerts(feature.rollback_on, tenant, obs);
+    freeze_alerts = MatchingAlerts(feature.freeze, tenant, obs);
+  }
+  in.rollback_requests = rollback_alerts;
+  in.freezes = freeze_alerts;
+  // No second rollback within one soak of the last one.
+  if (next.last_change_rollback && now - next.step_started_ms < feature.soak_ms) {
+    in.rollback_blocked = "already rolled back less than " + FormatDuration(feature.soak_ms) + " ago";
+  }
+  if (!obs.alerts_ok) {
+    in.checks.push_back({"alerts unavailable", recommend::Check::State::kUnknown, obs.alerts_error});
+  }
+  if (obs.stale) in.checks.push_back({"stale data", recommend::Check::State::kUnknown, *obs.stale});
+  for (const CheckValue& c : d.checks) {
+    // A check whose only fault is stale data is covered by "stale data" above.
+    if (!c.green && obs.stale && c.why.rfind("stale data", 0) == 0) continue;
+    in.checks.push_back(ToCheck(c));
+  }
+  // The soak as a caller check: green since the start of an unbroken green
+  // streak (this run included, if it turns out green) and since the step
+  // started, for at least the soak.
+  const bool gap = !last_run_ms || now - *last_run_ms > max_gap_ms;
+  std::string note;
+  std::int64_t green_since = now;
+  if (prev && IsGreen(prev->status) && prev->green_since_ms && !gap) {
+    green_since = *prev->green_since_ms;
+  } else if (prev && IsGreen(prev->status) && gap) {
+    note = last_run_ms ? "soak restarted: no run for " + FormatDuration(now - *last_run_ms) + "; "
+                       : "soak restarted: no previous run in the journal; ";
+  }
+  const std::int64_t green_for = now - std::max(green_since, next.step_started_ms);
+  in.checks.push_back({"soak",
+                       green_for >= feature.soak_ms ? recommend::Check::State::kGreen
+                                                    : recommend::Check::State::kPending,
+                       "green for " + FormatDuration(green_for) + " of " + FormatDuration(feature.soak_ms)});
+
+  recommend::Thresholds th;
+  th.steps = feature.steps;
+  d.rec = recommend::Recommend(in, th);
+
+  // --- Recommendation -> step, state, reason.
   auto finish = [&](Kind kind, std::string reason) {
     d.kind = kind;
     next.status = kind;
-    if (!IsGreen(kind)) next.green_since_ms.reset();
+    if (IsGreen(kind)) {
+      next.green_since_ms = green_since;
+    } else {
+      next.green_since_ms.reset();
+    }
     if (!adopted.empty()) reason = adopted + "; " + reason;
     d.reason = std::move(reason);
     d.next = next;
@@ -213,68 +301,37 @@ Decision Decide(const Feature& feature, const std::string& tenant, double pct,
                prev->green_since_ms != next.green_since_ms;
     return d;
   };
-
-  // 1. Global freeze.
-  if (obs.global_freeze) return finish(Kind::kFreeze, "global freeze: " + obs.global_freeze_reason);
-
-  // 2./3. Alerts.
-  if (obs.alerts_ok) {
-    if (feature.rollback && pct > 0) {
-      std::vector<std::string> rb = MatchingAlerts(feature.rollback_on, tenant, obs);
-      if (!rb.empty()) {
-        const bool recent_rollback = next.last_change_rollback && now - next.step_started_ms < feature.soak_ms;
-        d.alerts = rb;
-        if (!recent_rollback) {
-          d.to = recommend::PreviousStep(pct, feature.steps);
-          next.pct = d.to;
-          next.step_started_ms = now;
-          next.last_change_rollback = true;
-          return finish(Kind::kRollback, "rolled back one step: " + Join(rb) + " firing");
-        }
-        return finish(Kind::kFreeze, "frozen: " + Join(rb) + " firing (already rolled back less than " +
-                                         FormatDuration(feature.soak_ms) + " ago)");
+  switch (d.rec.decision) {
+    case recommend::Decision::kFreeze:
+      if (!in.global_freezes.empty()) return finish(Kind::kFreeze, "global freeze: " + Join(in.global_freezes));
+      if (d.rec.reasons.back().code == "rollback_blocked") {
+        d.alerts = rollback_alerts;
+        return finish(Kind::kFreeze, "frozen: " + Join(rollback_alerts) + " firing (" + *in.rollback_blocked + ")");
       }
-    }
-    std::vector<std::string> fr = MatchingAlerts(feature.freeze, tenant, obs);
-    if (!fr.empty()) {
-      d.alerts = fr;
-      return finish(Kind::kFreeze, "frozen: " + Join(fr) + " firing");
-    }
+      d.alerts = freeze_alerts;
+      return finish(Kind::kFreeze, "frozen: " + Join(freeze_alerts) + " firing");
+    case recommend::Decision::kRollback:
+      d.alerts = rollback_alerts;
+      d.to = d.rec.to_pct;
+      next.pct = d.to;
+      next.step_started_ms = now;
+      next.last_change_rollback = true;
+      return finish(Kind::kRollback, "rolled back one step: " + Join(rollback_alerts) + " firing");
+    case recommend::Decision::kAdvance:
+      d.to = d.rec.to_pct;
+      next.pct = d.to;
+      next.step_started_ms = now;
+      next.last_change_rollback = false;
+      return finish(Kind::kAdvance, note + "advanced one step: every check green for " + FormatDuration(green_for) +
+                                        " (soak " + FormatDuration(feature.soak_ms) + ")");
+    case recommend::Decision::kHold:
+      break;
   }
-
-  // 4. Anything not green holds.
-  std::vector<std::string> why;
-  if (!obs.alerts_ok) why.push_back("alerts unavailable: " + obs.alerts_error);
-  if (obs.stale) why.push_back("stale data: " + *obs.stale);
-  for (const CheckValue& c : d.checks) {
-    if (!c.green && !(obs.stale && c.why.rfind("stale data", 0) == 0)) why.push_back(c.name + ": " + c.why);
+  if (!d.rec.all_green) {
+    return finish(Kind::kHold, "hold: " + Join(ReasonTexts(d.rec, {"check_red", "check_unknown"})));
   }
-  if (!why.empty()) return finish(Kind::kHold, "hold: " + Join(why));
-
-  // 5. Green.
-  const bool gap = !last_run_ms || now - *last_run_ms > max_gap_ms;
-  std::string note;
-  if (prev && IsGreen(prev->status) && prev->green_since_ms && !gap) {
-    next.green_since_ms = prev->green_since_ms;
-  } else {
-    next.green_since_ms = now;
-    if (prev && IsGreen(prev->status) && gap) {
-      note = last_run_ms ? "soak restarted: no run for " + FormatDuration(now - *last_run_ms) + "; "
-                         : "soak restarted: no previous run in the journal; ";
-    }
-  }
-  const std::int64_t since = std::max(*next.green_since_ms, next.step_started_ms);
-  const std::int64_t green_for = now - since;
   const std::optional<double> up = recommend::NextStep(pct, feature.steps);
   if (!up) return finish(Kind::kSoak, note + "green; at the last step");
-  if (green_for >= feature.soak_ms) {
-    d.to = *up;
-    next.pct = *up;
-    next.step_started_ms = now;
-    next.last_change_rollback = false;
-    return finish(Kind::kAdvance, note + "advanced one step: every check green for " + FormatDuration(green_for) +
-                                      " (soak " + FormatDuration(feature.soak_ms) + ")");
-  }
   return finish(Kind::kSoak, note + "green for " + FormatDuration(green_for) + " of " +
                                  FormatDuration(feature.soak_ms) + "; next step " + FormatPct(*up));
 }

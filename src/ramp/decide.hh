@@ -2,22 +2,30 @@
 // Observation). One call per (tenant, feature) per run. docs/ramp.md,
 // "Decision rules", is the prose of this file.
 //
-// Order of the rules for one (tenant, feature) at percent P:
-//  1. global freeze (file or flag)            -> freeze, no change
-//  2. rollback enabled, a rollback alert fires for the tenant, P > 0, and the
-//     last change was not a rollback less than one soak ago
-//                                              -> rollback one step (to the
+// The order of the rules is recommend::Recommend's, the one implementation
+// shared with the coverage reporter (src/recommend/recommend.hh); Decide only
+// turns the Observation into recommend::Inputs and the Recommendation into a
+// step. The mapping, for one (tenant, feature) at percent P:
+//  - global freeze (file or flag)             -> global_freezes (rule 0: freeze)
+//  - rollback enabled, P > 0: the rollback alerts firing for the tenant
+//                                              -> rollback_requests (rule 1:
+//                                                 rollback one step, to the
 //                                                 largest step below P, else 0)
-//  3. a freeze alert fires for the tenant      -> freeze, no change
-//     (an alert without a `tenant` label applies to every tenant)
-//  4. alerts unreadable, data stale, a query failed / empty / NaN, or a check
-//     outside its threshold                   -> hold, no change
-//  5. every check green: green since the first run of an unbroken green
-//     streak (a run gap longer than max_gap breaks it); when green since
-//     max(step start, streak start) for at least the soak and P is below the
-//     last step                               -> advance one step (to the
-//                                                 smallest step above P)
-//     otherwise                               -> soak, no change
+//  - the last change was a rollback less than one soak ago
+//                                              -> rollback_blocked (rule 1: freeze)
+//  - the freeze alerts firing for the tenant  -> freezes (rule 2: freeze)
+//    (an alert without a `tenant` label applies to every tenant)
+//  - coverage and divergence are plan checks   -> coverage_by_checks
+//  - alerts unreadable, data stale, each plan check (query failed / empty /
+//    NaN: unknown; outside its threshold: red) -> checks (rule 4: hold)
+//  - the soak: green since the first run of an unbroken green streak (a run
+//    gap longer than max_gap breaks it) and since the step started, for at
+//    least the soak                            -> the "soak" check, pending
+//                                                 until then (rule 3: advance
+//                                                 one step, to the smallest
+//                                                 step above P)
+//  - a hold that is all_green (only the soak or the last step keeps it) is
+//    reported as `soak`, no change; any other hold as `hold`.
 // So a step is never taken before a full soak of observed green at the current
 // step, and never more than one step per soak.
 #pragma once
@@ -30,6 +38,7 @@
 
 #include "compute/tenants.hh"
 #include "ramp/plan.hh"
+#include "recommend/recommend.hh"
 
 namespace provledger::ramp {
 
@@ -98,6 +107,7 @@ struct Decision {
   std::string reason;                     // one line, human
   PairState next;                         // state after this run
   bool record = false;                    // worth a journal line (change, or status/streak changed)
+  recommend::Recommendation rec;          // what recommend::Recommend said (the decision's source)
   bool changed() const { return to != from; }
 };
 

@@ -77,15 +77,23 @@ Recommendation Recommend(const Inputs& in, const Thresholds& t) {
   r.from_pct = in.current_pct;
   r.to_pct = in.current_pct;
   const bool enough_ops = in.operations >= t.min_operations;
+  const bool coverage = !in.coverage_by_checks;   // judge the coverage numbers here
+
+  // 0. Global freeze.
+  if (!in.global_freezes.empty()) {
+    r.decision = Decision::kFreeze;
+    for (const std::string& why : in.global_freezes) r.reasons.push_back({"global_freeze", why});
+    return r;
+  }
 
   // 1. Rollback conditions.
   std::vector<Reason> back;
-  if (in.coverage_pct && enough_ops && t.rollback_below_coverage_pct > 0 &&
+  if (coverage && in.coverage_pct && enough_ops && t.rollback_below_coverage_pct > 0 &&
       *in.coverage_pct < t.rollback_below_coverage_pct) {
     back.push_back({"coverage_below_floor", "coverage " + Pct(*in.coverage_pct) + " < " +
                                                 Pct(t.rollback_below_coverage_pct)});
   }
-  if (in.coverage_pct && in.previous_coverage_pct && enough_ops && t.rollback_drop_points >= 0) {
+  if (coverage && in.coverage_pct && in.previous_coverage_pct && enough_ops && t.rollback_drop_points >= 0) {
     double drop = *in.previous_coverage_pct - *in.coverage_pct;
     if (drop > t.rollback_drop_points) {
       back.push_back({"coverage_drop", "coverage fell " + FormatNumber(drop) + " points (" +
@@ -94,14 +102,18 @@ Recommendation Recommend(const Inputs& in, const Thresholds& t) {
                                            FormatNumber(t.rollback_drop_points)});
     }
   }
-  if (t.rollback_on_new_divergence && in.divergence > 0 && in.previous_divergence.value_or(0) == 0) {
+  if (coverage && t.rollback_on_new_divergence && in.divergence > 0 && in.previous_divergence.value_or(0) == 0) {
     back.push_back({"divergence_appeared",
                     std::to_string(in.divergence) + " divergence(s), previous period " +
                         (in.previous_divergence ? "had none" : "unknown")});
   }
   for (const std::string& why : in.rollback_requests) back.push_back({"rollback_requested", why});
   if (!back.empty()) {
-    if (in.current_pct > 0) {
+    if (in.current_pct > 0 && in.rollback_blocked) {
+      r.decision = Decision::kFreeze;
+      r.reasons = std::move(back);
+      r.reasons.push_back({"rollback_blocked", *in.rollback_blocked});
+    } else if (in.current_pct > 0) {
       r.decision = Decision::kRollback;
       r.to_pct = PreviousStep(in.current_pct, t.steps);
       r.reasons = std::move(back);
@@ -122,7 +134,10 @@ Recommendation Recommend(const Inputs& in, const Thresholds& t) {
 
   // 3. Advance, or 4. hold with every blocking condition.
   std::vector<Reason> ok, block;
-  if (!in.coverage_pct) {
+  bool only_waiting = true;   // every blocker so far is a pending check or the last step
+  if (!coverage) {
+    // Judged by the caller's checks.
+  } else if (!in.coverage_pct) {
     block.push_back({"no_data", "no settled operation in the period"});
   } else {
     if (!enough_ops) {
@@ -137,11 +152,14 @@ Recommendation Recommend(const Inputs& in, const Thresholds& t) {
                                                      Pct(t.advance_min_coverage_pct)});
     }
   }
-  if (in.divergence == 0) {
+  if (!coverage) {
+    // Judged by the caller's checks.
+  } else if (in.divergence == 0) {
     ok.push_back({"no_divergence", "no divergence"});
   } else {
     block.push_back({"divergence_present", std::to_string(in.divergence) + " divergence(s)"});
   }
+  if (!block.empty()) only_waiting = false;
   for (const Check& c : in.checks) {
     std::string text = c.name + (c.detail.empty() ? "" : ": " + c.detail);
     switch (c.state) {
@@ -150,9 +168,14 @@ Recommendation Recommend(const Inputs& in, const Thresholds& t) {
         break;
       case Check::State::kRed:
         block.push_back({"check_red", std::move(text)});
+        only_waiting = false;
         break;
       case Check::State::kUnknown:
         block.push_back({"check_unknown", std::move(text)});
+        only_waiting = false;
+        break;
+      case Check::State::kPending:
+        block.push_back({"check_pending", std::move(text)});
         break;
     }
   }
@@ -167,6 +190,7 @@ Recommendation Recommend(const Inputs& in, const Thresholds& t) {
   } else {
     r.decision = Decision::kHold;
     r.reasons = std::move(block);
+    r.all_green = only_waiting;
   }
   return r;
 }

@@ -5,6 +5,9 @@
 // Pure: no I/O, no clock, no third-party includes. Thread-safe (no state).
 //
 // Decision rule (Recommend), in this order:
+//  0. Freeze (no step) while the caller reports a global freeze
+//     (global_freezes, e.g. the ramp controller's freeze file): it stops every
+//     change, rollbacks included.
 //  1. Roll back one step (to the largest step below the current percent, or
 //     0) when any of these holds, and the current percent is above 0:
 //     - coverage < rollback_below_coverage_pct (only with >= min_operations
@@ -15,17 +18,22 @@
 //     - divergence appeared: divergence > 0 in this period while the previous
 //       period had none or is unknown (rollback_on_new_divergence);
 //     - the caller asked for it (rollback_requests, e.g. a critical alert).
+//     (The three coverage/divergence conditions are skipped when
+//     coverage_by_checks is set.)
 //     At 0 % there is nothing to roll back: hold, with the same reasons.
+//     When the caller blocks a rollback (rollback_blocked, e.g. "already
+//     rolled back less than one soak ago"): freeze, with the same reasons.
 //  2. Freeze (no step) while the caller reports a freeze (e.g. a firing alert
 //     scoped to the tenant).
 //  3. Advance one step (to the smallest step above the current percent) when
 //     coverage is known, >= advance_min_coverage_pct, operations >=
-//     min_operations, divergence == 0, every caller check is green and there
-//     is a step above the current percent.
-//  4. Otherwise hold. Every failed condition of 3 is a reason.
-// Reasons list every condition that decided (and, for advance, those that
-// allowed it), in the order above; their text uses FormatNumber, so the same
-// inputs give byte-identical reasons.
+//     min_operations, divergence == 0 (these coverage conditions are skipped
+//     when coverage_by_checks is set: the caller's checks judge coverage and
+//     divergence), every caller check is green and there is a step above the
+//     current percent.
+//  4. Otherwise hold. Every failed condition of 3 is a reason. A hold whose
+//     only failed conditions are pending caller checks (green so far, still
+//     waiting, e.g. the soak time) and/or the last step is `all_green`.
 #pragma once
 
 #include <cstdint>
@@ -54,12 +62,15 @@ std::string Validate(const Thresholds& t);
 
 // A further condition the caller evaluated (an SLO query, the soak time).
 // Anything but green blocks an advance (fail safe: unknown is not green).
+// kPending: green so far but still waiting (e.g. the soak time has not run
+// out): it blocks an advance, but a hold that only waits is all_green.
 struct Check {
-  enum class State { kGreen, kRed, kUnknown };
+  enum class State { kGreen, kRed, kUnknown, kPending };
   std::string name;
   State state = State::kUnknown;
   std::string detail;   // e.g. "p95 42ms > 30ms", "Prometheus unreachable"
 };
+
 
 struct Inputs {
   std::optional<double> coverage_pct;             // nullopt: no settled operation in the period
@@ -71,6 +82,11 @@ struct Inputs {
   std::vector<Check> checks;
   std::vector<std::string> freezes;               // why the ramp is frozen (empty: not frozen)
   std::vector<std::string> rollback_requests;     // why the caller wants a rollback
+  std::vector<std::string> global_freezes;        // why every change is stopped (rule 0)
+  std::optional<std::string> rollback_blocked;    // why a due rollback must not happen now
+  // The caller has no coverage numbers: coverage_pct, operations, divergence
+  // and the previous period are ignored; its checks judge them instead.
+  bool coverage_by_checks = false;
 };
 
 struct Reason {
@@ -84,6 +100,9 @@ struct Recommendation {
   double from_pct = 0;
   double to_pct = 0;   // == from_pct unless advance or rollback
   std::vector<Reason> reasons;
+  // A hold that only waits (pending caller checks, or the last step) while
+  // every other condition of the advance rule is green. False otherwise.
+  bool all_green = false;
 };
 
 Recommendation Recommend(const Inputs& in, const Thresholds& t);

@@ -210,6 +210,93 @@ BOOST_AUTO_TEST_CASE(checks_must_all_be_green) {
   BOOST_TEST(r.reasons[1].text == "notary_lag: Prometheus unreachable");
 }
 
+// Rule 0: a global freeze beats everything, rollbacks included.
+BOOST_AUTO_TEST_CASE(global_freeze_beats_rollback) {
+  Thresholds t;
+  Inputs in = Healthy(50);
+  in.coverage_pct = 90;   // below the rollback floor
+  in.rollback_requests = {"CriticalAlert firing"};
+  in.freezes = {"tenant alert"};
+  in.global_freezes = {"freeze file /x exists"};
+  Recommendation r = Recommend(in, t);
+  BOOST_TEST(r.decision == Decision::kFreeze);
+  BOOST_TEST(r.to_pct == 50.0);
+  BOOST_TEST(Codes(r) == (V{"global_freeze"}), boost::test_tools::per_element());
+  BOOST_TEST(r.reasons[0].text == "freeze file /x exists");
+}
+
+// A due rollback that the caller blocks freezes, with every rollback reason.
+BOOST_AUTO_TEST_CASE(blocked_rollback_freezes) {
+  Thresholds t;
+  Inputs in = Healthy(50);
+  in.rollback_requests = {"A firing"};
+  in.rollback_blocked = "already rolled back less than 1h ago";
+  Recommendation r = Recommend(in, t);
+  BOOST_TEST(r.decision == Decision::kFreeze);
+  BOOST_TEST(r.to_pct == 50.0);
+  BOOST_TEST(Codes(r) == (V{"rollback_requested", "rollback_blocked"}), boost::test_tools::per_element());
+  BOOST_TEST(r.reasons[1].text == "already rolled back less than 1h ago");
+  // Not due: the block alone changes nothing.
+  in.rollback_requests.clear();
+  BOOST_TEST(Recommend(in, t).decision == Decision::kAdvance);
+  // At 0 % nothing to roll back: hold, as without the block.
+  in = Healthy(0);
+  in.rollback_requests = {"A firing"};
+  in.rollback_blocked = "recent";
+  BOOST_TEST(Recommend(in, t).decision == Decision::kHold);
+}
+
+// coverage_by_checks: the coverage numbers are ignored (no rollback, no hold
+// from them); the caller's checks decide.
+BOOST_AUTO_TEST_CASE(coverage_by_checks_ignores_the_numbers) {
+  Thresholds t;
+  Inputs in;
+  in.current_pct = 10;
+  in.divergence = 7;              // would roll back (appeared) without the flag
+  in.coverage_pct = 50;           // would roll back (below floor)
+  in.operations = 1000;
+  in.coverage_by_checks = true;
+  in.checks = {{"coverage", Check::State::kGreen, ""}};
+  Recommendation r = Recommend(in, t);
+  BOOST_TEST(r.decision == Decision::kAdvance);
+  BOOST_TEST(r.to_pct == 50.0);
+  BOOST_TEST(Codes(r) == (V{"check_green"}), boost::test_tools::per_element());
+  in.coverage_pct.reset();        // no data: not a reason either
+  BOOST_TEST(Recommend(in, t).decision == Decision::kAdvance);
+  in.checks[0].state = Check::State::kRed;
+  r = Recommend(in, t);
+  BOOST_TEST(r.decision == Decision::kHold);
+  BOOST_TEST(Codes(r) == (V{"check_red"}), boost::test_tools::per_element());
+  BOOST_TEST(!r.all_green);
+}
+
+// kPending blocks an advance; a hold that only waits (pending checks, the
+// last step) is all_green, any red or unknown check or coverage reason is not.
+BOOST_AUTO_TEST_CASE(pending_checks_hold_all_green) {
+  Thresholds t;
+  Inputs in = Healthy(10);
+  in.checks = {{"slo", Check::State::kGreen, ""}, {"soak", Check::State::kPending, "green for 5s of 60s"}};
+  Recommendation r = Recommend(in, t);
+  BOOST_TEST(r.decision == Decision::kHold);
+  BOOST_TEST(r.to_pct == 10.0);
+  BOOST_TEST(Codes(r) == (V{"check_pending"}), boost::test_tools::per_element());
+  BOOST_TEST(r.reasons[0].text == "soak: green for 5s of 60s");
+  BOOST_TEST(r.all_green);
+  in.current_pct = 100;
+  r = Recommend(in, t);
+  BOOST_TEST(Codes(r) == (V{"check_pending", "at_last_step"}), boost::test_tools::per_element());
+  BOOST_TEST(r.all_green);
+  in.checks.clear();
+  BOOST_TEST(Recommend(in, t).all_green);   // at the last step, everything green
+  in.checks = {{"slo", Check::State::kUnknown, ""}, {"soak", Check::State::kPending, ""}};
+  BOOST_TEST(!Recommend(in, t).all_green);
+  in = Healthy(10);
+  in.coverage_pct = 99;           // below advance
+  in.checks = {{"soak", Check::State::kPending, ""}};
+  BOOST_TEST(!Recommend(in, t).all_green);
+  BOOST_TEST(!Recommend(Healthy(10), t).all_green);   // an advance is not a hold
+}
+
 BOOST_AUTO_TEST_CASE(steps) {
   const std::vector<double> s = {10, 50, 100};
   BOOST_TEST(*NextStep(0, s) == 10.0);
