@@ -12,10 +12,17 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <utility>
 
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include "config/load.hh"
 #include "ramp/flags_out.hh"
+#include "ramp/flags_sql.hh"
 #include "ramp/journal.hh"
 #include "ramp/prom.hh"
+#include "render/families.hh"
 #include "source/flags_spec.hh"
 #include "state/atomic_file.hh"
 
@@ -100,26 +107,31 @@ bool Spawn(const std::vector<std::string>& argv, std::string& error) {
   return true;
 }
 
-std::string Seconds(std::int64_t ms) {
-  std::ostringstream o;
-  o.imbue(std::locale::classic());
-  o << ms / 1000 << "." << std::to_string(1000 + ms % 1000).substr(1);
-  return o.str();
+double Seconds(std::int64_t ms) { return static_cast<double>(ms) / 1000.0; }
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+
+MetricFamily Family(const char* name, const char* help, prometheus::MetricType type) {
+  MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = type;
+  return f;
 }
 
-std::string EscapeLabel(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
+// One sample; label values go through the exporter's UTF-8 sanitizer, the
+// escaping is prometheus::TextSerializer's.
+ClientMetric MetricSample(prometheus::MetricType type, std::vector<std::pair<std::string, std::string>> labels,
+                    double value) {
+  ClientMetric m;
+  for (auto& [k, v] : labels) m.label.push_back({k, render::SanitizeUtf8(v)});
+  if (type == prometheus::MetricType::Counter) {
+    m.counter.value = value;
+  } else {
+    m.gauge.value = value;
   }
-  return out;
+  return m;
 }
 
 }  // namespace
@@ -260,15 +272,31 @@ RunResult Controller::RunOnce(std::int64_t now_ms, std::ostream& out, std::ostre
     res.ok = true;
     return res;
   }
-  // 5. Write: flags.spec, journal, git, metrics.
+  // 5. Write: the flags SQL table (when configured), flags.spec, journal, git, metrics.
+  // A failed write changes nothing more, and the journal says so.
+  auto write_failed = [&](const std::string& target, const std::string& why) {
+    res.error = target + ": " + why;
+    log << "provledger_ramp: write failed, nothing changed: " << res.error << "\n";
+    std::string append_error;
+    const std::string line = WriteFailedLine(now_ms, target, why, res.changes);
+    if (AppendDurably(plan_.journal, line, append_error)) {
+      ++js.entries_by_decision["write_failed"];
+    } else {
+      log << "provledger_ramp: " << append_error << "\n";
+    }
+    res.changes = 0;
+    WriteMetrics(res, now_ms, js.entries_by_decision, obs.global_freeze, log);
+    return res;
+  };
+  if (res.changes > 0 && !plan_.flags_sql_config.empty()) {
+    std::string why;
+    if (!WriteFlagsSql(res.decisions, why)) return write_failed("flags table", why);
+  }
   if (res.changes > 0) {
     try {
       state::WriteFileAtomic(plan_.flags_file, RenderFlagsSpec(after), 0644);
     } catch (const std::exception& e) {
-      res.error = e.what();
-      res.changes = 0;
-      WriteMetrics(res, now_ms, js.entries_by_decision, obs.global_freeze, log);
-      return res;
+      return write_failed(plan_.flags_file, e.what());
     }
   }
   journal_lines += RunLine(now_ms, res.changes, static_cast<int>(res.decisions.size()));
@@ -296,6 +324,30 @@ RunResult Controller::RunOnce(std::int64_t now_ms, std::ostream& out, std::ostre
   return res;
 }
 
+bool Controller::WriteFlagsSql(const std::vector<Decision>& decisions, std::string& error) {
+  config::Config cfg;
+  try {
+    cfg = config::LoadConfig(plan_.flags_sql_config);
+  } catch (const config::ConfigError& e) {
+    error = "flags_sql.config: " + std::string(e.what());
+    return false;
+  }
+  if (cfg.flags.kind != config::FlagsKind::kSql) {
+    error = plan_.flags_sql_config + ": its flags source is not SQL (flags.dsn and flags.query); flags_sql needs one";
+    return false;
+  }
+  std::vector<FlagRow> rows;
+  for (const Decision& d : decisions) {
+    if (d.changed()) rows.push_back({d.tenant, d.feature, d.to});
+  }
+  TableWrite w = WriteFlagsTable(cfg.flags.conn, plan_.flags_sql_table, rows);
+  if (!w.ok) {
+    error = w.error;
+    return false;
+  }
+  return true;
+}
+
 bool Controller::GitCommit(const std::string& message, std::string& error) {
   if (!Spawn({"git", "-C", opt_.git_dir, "add", "--", plan_.flags_file}, error)) return false;
   return Spawn({"git", "-C", opt_.git_dir, "commit", "--quiet", "--no-verify", "-m", message, "--", plan_.flags_file},
@@ -304,44 +356,52 @@ bool Controller::GitCommit(const std::string& message, std::string& error) {
 
 std::string Controller::MetricsText(const RunResult& r, std::int64_t now_ms, std::int64_t last_success_ms,
                                     const std::map<std::string, std::uint64_t>& journal_entries, bool global_freeze) {
-  std::ostringstream o;
-  o.imbue(std::locale::classic());
-  o << "# HELP provledger_ramp_journal_entries_total Journal lines by decision (advance and rollback are percent "
-       "changes; hold, freeze and soak are status changes; run is one per run).\n"
-       "# TYPE provledger_ramp_journal_entries_total counter\n";
-  for (const char* k : {"advance", "rollback", "hold", "freeze", "soak", "run"}) {
+  using prometheus::MetricType;
+  std::vector<MetricFamily> out;
+  MetricFamily entries = Family("provledger_ramp_journal_entries_total",
+                                "Journal lines by decision (advance and rollback are percent changes; hold, freeze and "
+                                "soak are status changes; run is one per run; write_failed is a run whose write failed).",
+                                MetricType::Counter);
+  for (const char* k : {"advance", "rollback", "hold", "freeze", "soak", "run", "write_failed"}) {
     auto it = journal_entries.find(k);
-    o << "provledger_ramp_journal_entries_total{decision=\"" << k << "\"} "
-      << (it == journal_entries.end() ? 0 : it->second) << "\n";
+    entries.metric.push_back(MetricSample(MetricType::Counter, {{"decision", k}},
+                                    static_cast<double>(it == journal_entries.end() ? 0 : it->second)));
   }
-  o << "# HELP provledger_ramp_pairs (tenant, feature) pairs by the last run's decision.\n"
-       "# TYPE provledger_ramp_pairs gauge\n";
+  out.push_back(std::move(entries));
+  MetricFamily pairs =
+      Family("provledger_ramp_pairs", "(tenant, feature) pairs by the last run's decision.", MetricType::Gauge);
   for (const char* k : {"advance", "rollback", "hold", "freeze", "soak"}) {
     auto it = r.by_kind.find(k);
-    o << "provledger_ramp_pairs{decision=\"" << k << "\"} " << (it == r.by_kind.end() ? 0 : it->second) << "\n";
+    pairs.metric.push_back(MetricSample(MetricType::Gauge, {{"decision", k}}, it == r.by_kind.end() ? 0 : it->second));
   }
-  o << "# HELP provledger_ramp_checks_failing Tenants whose check was not green in the last run.\n"
-       "# TYPE provledger_ramp_checks_failing gauge\n";
+  out.push_back(std::move(pairs));
+  MetricFamily failing = Family("provledger_ramp_checks_failing",
+                                "Tenants whose check was not green in the last run.", MetricType::Gauge);
   for (const auto& [key, n] : r.failing_checks) {
     const auto tab = key.find('\t');
-    o << "provledger_ramp_checks_failing{feature=\"" << EscapeLabel(key.substr(0, tab)) << "\",check=\""
-      << EscapeLabel(key.substr(tab + 1)) << "\"} " << n << "\n";
+    failing.metric.push_back(
+        MetricSample(MetricType::Gauge, {{"feature", key.substr(0, tab)}, {"check", key.substr(tab + 1)}}, n));
   }
-  o << "# HELP provledger_ramp_global_freeze 1 while the freeze file exists or --freeze is given.\n"
-       "# TYPE provledger_ramp_global_freeze gauge\n"
-    << "provledger_ramp_global_freeze " << (global_freeze ? 1 : 0) << "\n"
-    << "# HELP provledger_ramp_last_run_success 1 when the last run read everything and wrote its changes.\n"
-       "# TYPE provledger_ramp_last_run_success gauge\n"
-    << "provledger_ramp_last_run_success " << (r.ok ? 1 : 0) << "\n"
-    << "# HELP provledger_ramp_last_run_timestamp_seconds Time of the last run.\n"
-       "# TYPE provledger_ramp_last_run_timestamp_seconds gauge\n"
-    << "provledger_ramp_last_run_timestamp_seconds " << Seconds(now_ms) << "\n";
+  out.push_back(std::move(failing));
+  MetricFamily freeze = Family("provledger_ramp_global_freeze",
+                               "1 while the freeze file exists or --freeze is given.", MetricType::Gauge);
+  freeze.metric.push_back(MetricSample(MetricType::Gauge, {}, global_freeze ? 1 : 0));
+  out.push_back(std::move(freeze));
+  MetricFamily success = Family("provledger_ramp_last_run_success",
+                                "1 when the last run read everything and wrote its changes.", MetricType::Gauge);
+  success.metric.push_back(MetricSample(MetricType::Gauge, {}, r.ok ? 1 : 0));
+  out.push_back(std::move(success));
+  MetricFamily last =
+      Family("provledger_ramp_last_run_timestamp_seconds", "Time of the last run.", MetricType::Gauge);
+  last.metric.push_back(MetricSample(MetricType::Gauge, {}, Seconds(now_ms)));
+  out.push_back(std::move(last));
   if (last_success_ms > 0) {
-    o << "# HELP provledger_ramp_last_success_timestamp_seconds Time of the last successful run.\n"
-         "# TYPE provledger_ramp_last_success_timestamp_seconds gauge\n"
-      << "provledger_ramp_last_success_timestamp_seconds " << Seconds(last_success_ms) << "\n";
+    MetricFamily ok = Family("provledger_ramp_last_success_timestamp_seconds", "Time of the last successful run.",
+                             MetricType::Gauge);
+    ok.metric.push_back(MetricSample(MetricType::Gauge, {}, Seconds(last_success_ms)));
+    out.push_back(std::move(ok));
   }
-  return o.str();
+  return prometheus::TextSerializer().Serialize(out);
 }
 
 void Controller::WriteMetrics(const RunResult& r, std::int64_t now_ms,

@@ -3,7 +3,10 @@
 // run — rewrite flags.spec atomically when something changed, append to the
 // journal, commit in the git checkout, and rewrite the metrics textfile.
 //
-// Write order: flags.spec, then the journal, then git, then metrics. A crash
+// Write order: the flags SQL table (when the plan has flags_sql; one
+// transaction), flags.spec, then the journal, then git, then metrics. When
+// the table or flags.spec cannot be written, nothing further is written but a
+// "write_failed" journal line (and the metrics). A crash
 // between flags.spec and the journal leaves a percent the journal does not
 // know; the next run treats it as changed outside the controller and starts
 // that step's soak again (late, never early).
@@ -53,6 +56,8 @@ class Controller {
   void WriteMetrics(const RunResult& r, std::int64_t now_ms, const std::map<std::string, std::uint64_t>& entries,
                     bool global_freeze, std::ostream& log);
   bool GitCommit(const std::string& message, std::string& error);
+  // The changed pairs into the flags SQL table (plan flags_sql); false + error.
+  bool WriteFlagsSql(const std::vector<Decision>& decisions, std::string& error);
 
   Plan plan_;
   RunOptions opt_;

@@ -63,6 +63,18 @@ std::string RunLine(std::int64_t now_ms, int changes, int pairs) {
   return j.dump() + "\n";
 }
 
+std::string WriteFailedLine(std::int64_t now_ms, const std::string& target, const std::string& error,
+                            int changes) {
+  nlohmann::ordered_json j;
+  j["time"] = FormatTime(now_ms);
+  j["ts_ms"] = now_ms;
+  j["decision"] = "write_failed";
+  j["target"] = target;
+  j["error"] = error;
+  j["changes"] = changes;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 JournalState ReadJournal(std::string_view text, std::string_view filename) {
   JournalState st;
   std::size_t pos = 0;
@@ -94,6 +106,10 @@ JournalState ReadJournal(std::string_view text, std::string_view filename) {
     const std::int64_t ts = j["ts_ms"].get<std::int64_t>();
     if (decision == "run") {
       if (!st.last_run_ms || ts > *st.last_run_ms) st.last_run_ms = ts;
+      ++st.entries_by_decision[decision];
+      continue;
+    }
+    if (decision == "write_failed") {   // a run that wrote nothing: no state, not a run
       ++st.entries_by_decision[decision];
       continue;
     }

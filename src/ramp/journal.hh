@@ -6,6 +6,9 @@
 //    "alerts":[],"step_started_ms":...,"green_since_ms":...|null,
 //    "last_change":"advance"|"rollback"|null}
 //   {"time":"...","ts_ms":...,"decision":"run","changes":1,"pairs":12}
+//   {"time":"...","ts_ms":...,"decision":"write_failed","target":"flags table",
+//    "error":"...","changes":1}   (a run whose write failed: nothing changed,
+//                                  no state, not counted as a run)
 //
 // A (tenant, feature) line is written when its percent changes or its status
 // (hold / freeze / soak, or the start of a green streak) changes; a "run" line
@@ -42,6 +45,9 @@ JournalState ReadJournal(std::string_view text, std::string_view filename);
 // One line (with '\n') for a decision made at `now_ms`.
 std::string DecisionLine(const Decision& d, std::int64_t now_ms);
 std::string RunLine(std::int64_t now_ms, int changes, int pairs);
+// A run that planned `changes` but could not write them to `target`.
+std::string WriteFailedLine(std::int64_t now_ms, const std::string& target, const std::string& error,
+                            int changes);
 
 // "2026-12-04T21:40:00.123Z"
 std::string FormatTime(std::int64_t ms);

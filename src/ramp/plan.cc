@@ -11,6 +11,7 @@
 
 #include "config/load.hh"
 #include "config/yaml_walk.hh"
+#include "ramp/flags_sql.hh"
 
 namespace provledger::ramp {
 namespace {
@@ -19,9 +20,10 @@ using config::Entry;
 using config::Mapping;
 using config::Pos;
 
-constexpr std::array<std::string_view, 10> kRootKeys = {
-    "prometheus", "alertmanager", "flags_file", "journal", "freeze_file", "metrics_textfile",
+constexpr std::array<std::string_view, 11> kRootKeys = {
+    "prometheus", "alertmanager", "flags_file", "flags_sql", "journal", "freeze_file", "metrics_textfile",
     "interval", "max_gap", "defaults", "features"};
+constexpr std::array<std::string_view, 2> kFlagsSqlKeys = {"config", "table"};
 constexpr std::array<std::string_view, 4> kPrometheusKeys = {"url", "timeout", "max_age",
                                                              "freshness_query"};
 constexpr std::array<std::string_view, 1> kAlertmanagerKeys = {"url"};
@@ -89,6 +91,15 @@ class PlanLoader : public config::YamlWalker {
     if (am.ok && GetString(am, "url", plan.alertmanager_url, true)) CheckUrl(am, plan.alertmanager_url);
 
     GetNonBlank(root, "flags_file", plan.flags_file, true);
+    Mapping fs = ReadSubMapping(root, "flags_sql", kFlagsSqlKeys);
+    if (fs.ok) {
+      GetNonBlank(fs, "config", plan.flags_sql_config, true);
+      if (GetNonBlank(fs, "table", plan.flags_sql_table, true)) {
+        if (std::string why = CheckTableName(plan.flags_sql_table); !why.empty()) {
+          Report(fs.Find("table")->value_pos, config::Join(fs.path, "table") + ": " + why);
+        }
+      }
+    }
     GetNonBlank(root, "journal", plan.journal, true);
     GetNonBlank(root, "freeze_file", plan.freeze_file);
     GetNonBlank(root, "metrics_textfile", plan.metrics_textfile);
@@ -325,9 +336,10 @@ std::vector<std::string> KnownPlanKeys() {
       out.push_back(prefix + std::string(k));
     }
   };
-  add("", kRootKeys, {"prometheus", "alertmanager", "defaults", "features"});
+  add("", kRootKeys, {"prometheus", "alertmanager", "flags_sql", "defaults", "features"});
   add("prometheus.", kPrometheusKeys, {});
   add("alertmanager.", kAlertmanagerKeys, {});
+  add("flags_sql.", kFlagsSqlKeys, {});
   for (const std::string p : {"defaults.", "features[]."}) {
     add(p, p == "defaults." ? std::span<const std::string_view>(kDefaultsKeys)
                             : std::span<const std::string_view>(kFeatureKeys),

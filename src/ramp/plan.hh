@@ -56,6 +56,11 @@ struct Plan {
   std::string alertmanager_url;
   // Files
   std::string flags_file;               // required: the flags.spec the exporter reads
+  // Optional (flags_sql:): the exporter's config file, whose SQL flags source
+  // (flags: dsn + query) names the database, and the table its query reads.
+  // Both set or neither.
+  std::string flags_sql_config;
+  std::string flags_sql_table;
   std::string journal;                  // required: append-only JSON lines
   std::string freeze_file;              // optional: while it exists, nothing changes
   std::string metrics_textfile;         // optional: Prometheus text format, rewritten each run

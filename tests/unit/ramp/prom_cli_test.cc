@@ -2,7 +2,11 @@
 // APIs' answers, the silence matching, the command line and the metrics text.
 #include <boost/test/unit_test.hpp>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "ramp/cli.hh"
@@ -107,10 +111,43 @@ BOOST_AUTO_TEST_CASE(metrics_text) {
                            "provledger_ramp_pairs{decision=\"hold\"} 0\n",
                            "provledger_ramp_checks_failing{feature=\"feat\",check=\"coverage\"} 2\n",
                            "provledger_ramp_global_freeze 0\n", "provledger_ramp_last_run_success 1\n",
-                           "provledger_ramp_last_run_timestamp_seconds 1700000000.250\n",
-                           "provledger_ramp_last_success_timestamp_seconds 1700000000.250\n"}) {
+                           "provledger_ramp_last_run_timestamp_seconds 1700000000.25\n",
+                           "provledger_ramp_last_success_timestamp_seconds 1700000000.25\n"}) {
     BOOST_TEST(text.find(line) != std::string::npos, "missing " << line << " in\n" << text);
   }
+}
+
+// Label values with a quote, a backslash and a newline (and invalid UTF-8)
+// are escaped by prometheus-cpp's serializer, and promtool accepts the text.
+BOOST_AUTO_TEST_CASE(metrics_text_escapes_awkward_names_and_passes_promtool) {
+  RunResult r;
+  r.ok = false;
+  r.failing_checks = {{"fe\"at\\ure\nx\tche\"ck\\\nname", 3}, {std::string("bad\xff") + "\tc", 1}};
+  const std::string text = Controller::MetricsText(r, 1'700'000'000'000, 0, {}, true);
+  BOOST_TEST(text.find("provledger_ramp_checks_failing{feature=\"fe\\\"at\\\\ure\\nx\",check=\"che\\\"ck\\\\\\nname\"} 3\n") !=
+                 std::string::npos,
+             text);
+  // Invalid UTF-8 becomes U+FFFD (the exporter's sanitizer).
+  BOOST_TEST(text.find("provledger_ramp_checks_failing{feature=\"bad\xEF\xBF\xBD\",check=\"c\"} 1\n") != std::string::npos,
+             text);
+  BOOST_TEST(text.find("provledger_ramp_global_freeze 1\n") != std::string::npos);
+  BOOST_TEST(text.find("provledger_ramp_last_success_timestamp_seconds") == std::string::npos);
+  // promtool (from the prometheus package, on PATH) must accept it.
+  char path[] = "/tmp/provledger_ramp_metrics_XXXXXX";
+  const int fd = ::mkstemp(path);
+  BOOST_REQUIRE(fd >= 0);
+  BOOST_REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  ::close(fd);
+  const std::string cmd = std::string("promtool check metrics < ") + path + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  BOOST_REQUIRE(p != nullptr);
+  std::string output;
+  char buf[512];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) output.append(buf, n);
+  const int status = ::pclose(p);
+  ::unlink(path);
+  BOOST_TEST(status == 0, "promtool check metrics failed (status " << status << "):\n" << output << "\non\n" << text);
+  BOOST_TEST(output.empty(), output);
 }
 
 }  // namespace
