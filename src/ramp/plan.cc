@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "config/load.hh"
+#include "config/yaml_document.hh"
 #include "config/yaml_walk.hh"
 #include "ramp/flags_sql.hh"
 
@@ -62,21 +63,19 @@ class PlanLoader : public config::YamlWalker {
     Plan plan;
     plan.path = file();
     plan.freshness_query = DefaultFreshnessQuery();
-    std::vector<YAML::Node> docs;
-    try {
-      docs = YAML::LoadAll(text);
-    } catch (const YAML::Exception& err) {
-      Pos pos = config::PosOf(err.mark);
-      if (pos.line == 0) pos = {1, 1};
-      Report(pos, "YAML syntax error: " + err.msg);
+    // The one way the program reads YAML (config/yaml_document.hh): bounded,
+    // one document, never yaml-cpp's LoadAll (it loops forever on "," and the
+    // like; found by fuzz_ramp_plan).
+    config::YamlDocument doc = config::LoadSingleYamlDocument(text, config::kMaxConfigBytes);
+    if (!doc.ok) {
+      Report(doc.line > 0 ? Pos{doc.line, doc.column} : Pos{1, 1}, doc.message);
       return plan;
     }
-    if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
+    if (doc.root.IsNull()) {
       Report({1, 1}, "plan is empty; prometheus.url, flags_file, journal and features are required");
       return plan;
     }
-    if (docs.size() > 1) Report(ValuePos(docs[1], {1, 1}), "only one YAML document is allowed in a plan");
-    Mapping root = ReadMapping(docs[0], {1, 1}, "", kRootKeys);
+    Mapping root = ReadMapping(doc.root, {1, 1}, "", kRootKeys);
     if (!root.ok) return plan;
 
     Mapping prom = ReadSubMapping(root, "prometheus", kPrometheusKeys);
@@ -319,12 +318,10 @@ Plan ParsePlan(const std::string& yaml_text, const std::string& filename) {
 }
 
 Plan LoadPlan(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw config::ConfigError({path + ": cannot read plan file: " + std::strerror(errno)});
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw config::ConfigError({path + ": cannot read plan file: " + std::strerror(errno)});
-  return ParsePlan(text.str(), path);
+  std::string text;
+  std::string error = config::ReadBoundedFile(path, config::kMaxConfigBytes, text, "plan file");
+  if (!error.empty()) throw config::ConfigError({path + ": " + error});
+  return ParsePlan(text, path);
 }
 
 std::vector<std::string> KnownPlanKeys() {

@@ -109,6 +109,11 @@ BOOST_AUTO_TEST_CASE(defaults_apply_and_features_override) {
 BOOST_AUTO_TEST_CASE(every_problem_with_its_position) {
   ExpectProblem("", "p.yml:1:1: ", "plan is empty");
   ExpectProblem("features: [\n", "p.yml:2:1: ", "YAML syntax error");
+  // yaml-cpp's LoadAll never returned on these (found by fuzz_ramp_plan): the
+  // plan is read like the config, one bounded document.
+  ExpectProblem(",-$h,", "p.yml:1:1: ", "only one YAML document");
+  ExpectProblem(",", "p.yml:1:1: ", "only one YAML document");
+  ExpectProblem("--- {}\n--- {}\n", "p.yml:2:1: ", "only one YAML document");
   ExpectProblem("flags_file: f\njournal: j\nfeatures: [{name: a}]\n", "p.yml:1:1: ",
                 "missing required key \"prometheus\"");
   ExpectProblem(kBase + "intervall: 5s\n", "p.yml:5:1: ", "unknown key \"intervall\" at top level; did you mean \"interval\"?");
