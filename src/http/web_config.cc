@@ -13,6 +13,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/load.hh"
+#include "config/yaml_document.hh"
 #include "http/tls.hh"
 
 namespace provledger::http {
@@ -75,18 +76,20 @@ class Loader {
   WebConfig Run(const std::string& text) {
     WebConfig cfg;
     cfg.path = file_;
-    std::vector<YAML::Node> docs;
-    try {
-      docs = YAML::LoadAll(text);
-    } catch (const YAML::Exception& e) {
-      Pos p{e.mark.line + 1, e.mark.column + 1};
-      if (e.mark.line < 0) p = {1, 1};
-      Report(p, "YAML syntax error: " + e.msg);
+    // Exactly one document, read like the config file: yaml-cpp's LoadAll
+    // never returns on "," or ",-$h," (found by fuzz_ramp_plan in the ramp
+    // plan loader, which had the same code).
+    const config::YamlDocument doc = config::LoadSingleYamlDocument(text, kMaxWebConfigBytes);
+    if (!doc.ok) {
+      Pos p{doc.line, doc.column};
+      if (p.line == 0) p = {1, 1};
+      Report(p, doc.message.rfind("only one YAML document", 0) == 0
+                    ? "only one YAML document is allowed in a web config file"
+                    : doc.message);
       return cfg;
     }
-    if (docs.size() > 1) Report(PosOf(docs[1], {1, 1}), "only one YAML document is allowed in a web config file");
-    if (docs.empty() || docs[0].IsNull()) return cfg;  // empty file: plain HTTP, no auth
-    const YAML::Node root = docs[0];
+    if (doc.root.IsNull()) return cfg;  // empty file: plain HTTP, no auth
+    const YAML::Node root = doc.root;
     if (!root.IsMap()) {
       Report(PosOf(root, {1, 1}), "expected a mapping with tls_server_config, http_server_config, basic_auth_users");
       return cfg;
