@@ -2,6 +2,7 @@
 """Benchmark of provledger_report: one UTC day of a simulator ledger.
 
   python3 bench/report_day.py [--receipts 5M] [--build build] [--workdir /tmp/provledger-bench-report]
+                              [--baseline OTHER_provledger_report]
 
 Loads `--receipts` receipts (seed 7, two regional ledgers, 200 tenants) spread over
 exactly one UTC day (the day before yesterday, --hours 24 ending at its midnight) with
@@ -17,6 +18,9 @@ Every process it starts is stopped by pid; PostgreSQL's directory is removed at 
 The generation runs at `nice -n 10` (the machine is shared), the report runs at normal
 priority; CPU seconds (user + system of provledger_report) are reported beside wall time
 because wall time on a loaded machine includes waiting for a core.
+With --baseline, that other binary runs on the same data right before each run (its
+figures under "baseline"), and the two JSON reports must be byte-identical: the ratio of
+the two, measured minutes apart, is what to quote on a shared machine.
 """
 import argparse
 import datetime
@@ -45,6 +49,9 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--workdir", default="/tmp/provledger-bench-report")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--baseline", help="another provledger_report binary (e.g. a copy of main's) run on the same "
+                    "data right before each run of --build's; its figures go under \"baseline\" and its JSON "
+                    "report must be byte-identical (the ratio is meaningful on a noisy machine)")
     args = ap.parse_args()
     sim = os.path.join(args.build, "tools", "provledger_sim")
     report = os.path.join(args.build, "src", "report", "provledger_report")
@@ -79,11 +86,9 @@ def main():
                     f"  - {{name: eu, region: eu-west, dsn: \"{dsn('ledger_eu')}\", statement_timeout: 5m}}\n"
                     f"  - {{name: us, region: us-east, dsn: \"{dsn('ledger_us')}\", statement_timeout: 5m}}\n"
                     f"trace_stores:\n  - {{name: traces, kind: postgres, dsn: \"{dsn('traces')}\", statement_timeout: 5m}}\n")
-        runs = []
-        for i in range(args.runs):
+        def run_once(binary, outdir):
             load_avg = " ".join(open("/proc/loadavg").read().split()[:3])
-            outdir = os.path.join(args.workdir, f"out{i}")
-            r = subprocess.run(["/usr/bin/time", "-v", report, "coverage", f"--config.file={config}",
+            r = subprocess.run(["/usr/bin/time", "-v", binary, "coverage", f"--config.file={config}",
                                 f"--date={day.isoformat()}", f"--output-dir={outdir}", "--progress=never"],
                                capture_output=True, text=True)
             if r.returncode != 0:
@@ -94,13 +99,32 @@ def main():
             rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1))
             cpu = float(re.search(r"User time \(seconds\): (\S+)", r.stderr).group(1)) + \
                 float(re.search(r"System time \(seconds\): (\S+)", r.stderr).group(1))
-            rep = json.load(open(os.path.join(outdir, "coverage-" + day.isoformat().replace("-", "") + ".json")))
-            runs.append({"load_avg": load_avg, "wall_s": round(secs, 2), "cpu_s": round(cpu, 2), "max_rss_kib": rss,
-                         "operations": rep["totals"]["operations"], "tenants": rep["totals"]["tenants"]})
-        walls = sorted(r["wall_s"] for r in runs)
-        print(json.dumps({"receipts": args.receipts, "spans": loaded.get("spans"), "date": day.isoformat(),
-                          "load_s": round(load_s, 1), "best_wall_s": walls[0], "median_wall_s": walls[len(walls) // 2],
-                          "max_rss_kib": max(r["max_rss_kib"] for r in runs), "runs": runs}))
+            path = os.path.join(outdir, "coverage-" + day.isoformat().replace("-", "") + ".json")
+            raw = open(path, "rb").read()
+            rep = json.loads(raw)
+            return raw, {"load_avg": load_avg, "wall_s": round(secs, 2), "cpu_s": round(cpu, 2), "max_rss_kib": rss,
+                         "operations": rep["totals"]["operations"], "tenants": rep["totals"]["tenants"]}
+
+        runs, base_runs = [], []
+        for i in range(args.runs):
+            if args.baseline:
+                base_raw, base = run_once(args.baseline, os.path.join(args.workdir, f"base{i}"))
+                base_runs.append(base)
+            raw, run = run_once(report, os.path.join(args.workdir, f"out{i}"))
+            if args.baseline and raw != base_raw:
+                sys.exit(f"run {i}: the report differs from the baseline's")
+            runs.append(run)
+
+        def summary(rs):
+            walls = sorted(r["wall_s"] for r in rs)
+            cpus = sorted(r["cpu_s"] for r in rs)
+            return {"best_wall_s": walls[0], "median_wall_s": walls[len(walls) // 2], "best_cpu_s": cpus[0],
+                    "median_cpu_s": cpus[len(cpus) // 2], "max_rss_kib": max(r["max_rss_kib"] for r in rs), "runs": rs}
+        out = {"receipts": args.receipts, "spans": loaded.get("spans"), "date": day.isoformat(),
+               "load_s": round(load_s, 1), **summary(runs)}
+        if args.baseline:
+            out["baseline"] = {"binary": args.baseline, **summary(base_runs)}
+        print(json.dumps(out))
     finally:
         subprocess.run([PGTMP, "stop", pgdir], capture_output=True)
         shutil.rmtree(args.workdir, ignore_errors=True)

@@ -24,7 +24,9 @@ std::uint64_t LatencySketch::UpperEnd(std::uint32_t bucket) {
 
 void LatencySketch::Add(Micros us) {
   if (us < 0) return;
-  ++buckets_[Bucket(static_cast<std::uint64_t>(us))];
+  const std::uint32_t b = Bucket(static_cast<std::uint64_t>(us));
+  if (b >= buckets_.size()) buckets_.resize(std::size_t{b} + 1, 0);
+  ++buckets_[b];
   ++count_;
 }
 
@@ -33,17 +35,21 @@ std::optional<double> LatencySketch::Quantile(double q) const {
   auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_)));
   if (rank < 1) rank = 1;
   std::uint64_t seen = 0;
-  for (const auto& [b, n] : buckets_) {
-    seen += n;
-    if (seen >= rank) return static_cast<double>(UpperEnd(b)) / 1000.0;
+  for (std::uint32_t b = 0; b < buckets_.size(); ++b) {
+    seen += buckets_[b];
+    if (buckets_[b] != 0 && seen >= rank) return static_cast<double>(UpperEnd(b)) / 1000.0;
   }
-  return static_cast<double>(UpperEnd(buckets_.rbegin()->first)) / 1000.0;
+  // Unreachable (rank <= count_); the last bucket, which is never empty.
+  return static_cast<double>(UpperEnd(static_cast<std::uint32_t>(buckets_.size() - 1))) / 1000.0;
 }
 
 void DayAggregator::OnSettled(const std::string& tenant, std::string_view kind, Micros start,
                               compute::Outcome outcome) {
   if (!InDay(start)) return;
-  Outcomes& o = tenants_[tenant].kinds[std::string(kind)];
+  auto& kinds = tenants_[tenant].kinds;
+  auto it = kinds.find(kind);
+  if (it == kinds.end()) it = kinds.emplace(std::string(kind), Outcomes{}).first;
+  Outcomes& o = it->second;
   switch (outcome) {
     case compute::Outcome::kAttested:
       ++o.attested;
