@@ -1,6 +1,7 @@
 #include "evidence/bundle.hh"
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "merkle/merkle.hh"
@@ -27,44 +28,77 @@ std::string Iso(Micros us) {
   return buf;
 }
 
-json Time(Micros us) { return json{{"unix_us", us}, {"utc", Iso(us)}}; }
+json Time(Micros us) {
+  json t = json::object();
+  t["unix_us"] = us;
+  t["utc"] = Iso(us);
+  return t;
+}
+
+// Members are assigned one by one (no initializer lists: they deep-copy every
+// nested value); the output is the same, keys sorted by nlohmann's map.
+json ReceiptJson(const ReceiptInfo& r) {
+  json jr = json::object();
+  jr["ledger"] = r.ledger;
+  jr["region"] = r.region;
+  jr["receipt_id"] = r.receipt_id;
+  jr["version"] = r.version;
+  jr["policy_version"] = r.policy_version;
+  jr["kid"] = r.kid;
+  jr["created_at"] = Time(r.created_at);
+  jr["content_hash"] = r.content_hash;
+  jr["body"] = r.body;
+  jr["masked"] = r.masked;
+  jr["counts_for_outcome"] = r.counts;
+  if (r.anchor) {
+    json proofs = json::array();
+    for (const auto& p : r.anchor->notary_proofs) {
+      json np = json::object();
+      np["notary"] = p.notary;
+      np["proved_at"] = Time(p.proved_at);
+      proofs.push_back(std::move(np));
+    }
+    json a = json::object();
+    a["anchor_id"] = r.anchor->anchor_id;
+    a["anchor_hash"] = r.anchor->anchor_hash;
+    a["receipt_count"] = r.anchor->receipt_count;
+    a["anchored_at"] = Time(r.anchor->anchored_at);
+    a["root_rule"] = r.anchor->rfc6962 ? "rfc6962" : "opaque";
+    a["notary_proofs"] = std::move(proofs);
+    jr["anchor"] = std::move(a);
+  } else {
+    jr["anchor"] = nullptr;
+  }
+  if (r.proof) {
+    json p = json::object();
+    p["leaf_index"] = r.proof->leaf_index;
+    p["tree_size"] = r.proof->tree_size;
+    p["path"] = r.proof->path;
+    jr["inclusion_proof"] = std::move(p);
+  } else {
+    jr["inclusion_proof"] = nullptr;
+    jr["no_proof_reason"] = r.proof_note;
+  }
+  if (r.migration) {
+    const MigrationInfo& m = *r.migration;
+    json v2 = json::object();
+    v2["version"] = m.v2_version;
+    v2["body"] = m.v2_body;
+    v2["content_hash"] = m.v2_content_hash;
+    v2["masked"] = m.v2_masked;
+    json mj = json::object();
+    mj["archive_table"] = m.archive_table;
+    mj["migrated_at"] = Time(m.migrated_at);
+    mj["anchored_form"] = m.anchored_v2 ? "v2" : "original";
+    mj["v2"] = std::move(v2);
+    jr["migration"] = std::move(mj);
+  }
+  return jr;
+}
 
 json OpJson(const OpEvidence& op, Micros grace) {
   json receipts = json::array();
-  for (const auto& r : op.receipts) {
-    json jr{{"ledger", r.ledger},
-            {"region", r.region},
-            {"receipt_id", r.receipt_id},
-            {"version", r.version},
-            {"policy_version", r.policy_version},
-            {"kid", r.kid},
-            {"created_at", Time(r.created_at)},
-            {"content_hash", r.content_hash},
-            {"body", r.body},
-            {"masked", r.masked},
-            {"counts_for_outcome", r.counts}};
-    if (r.anchor) {
-      json proofs = json::array();
-      for (const auto& p : r.anchor->notary_proofs) proofs.push_back({{"notary", p.notary}, {"proved_at", Time(p.proved_at)}});
-      jr["anchor"] = {{"anchor_id", r.anchor->anchor_id},
-                      {"anchor_hash", r.anchor->anchor_hash},
-                      {"receipt_count", r.anchor->receipt_count},
-                      {"anchored_at", Time(r.anchor->anchored_at)},
-                      {"root_rule", r.anchor->rfc6962 ? "rfc6962" : "opaque"},
-                      {"notary_proofs", proofs}};
-    } else {
-      jr["anchor"] = nullptr;
-    }
-    if (r.proof) {
-      jr["inclusion_proof"] = {{"leaf_index", r.proof->leaf_index},
-                               {"tree_size", r.proof->tree_size},
-                               {"path", r.proof->path}};
-    } else {
-      jr["inclusion_proof"] = nullptr;
-      jr["no_proof_reason"] = r.proof_note;
-    }
-    receipts.push_back(std::move(jr));
-  }
+  for (const auto& r : op.receipts) receipts.push_back(ReceiptJson(r));
   json spans = json::array();
   for (const auto& s : op.spans) {
     spans.push_back({{"store", s.store},
@@ -167,9 +201,12 @@ std::vector<ZipEntry> BuildBundle(const BundleInput& in, const SigningKey& key) 
   for (std::size_t i = 1; i < files.size(); ++i) {
     if (files[i].name == files[i - 1].name) throw std::runtime_error("operation listed twice: " + files[i].name);
   }
+  // Each file's digest once: files[] and the DSSE subjects both list it.
+  std::map<std::string, std::string> digests;
   json listed = json::array();
   for (const auto& f : files) {
-    listed.push_back({{"path", f.name}, {"size", f.data.size()}, {"sha256", merkle::ToHex(merkle::Sha256(f.data))}});
+    const std::string& d = digests[f.name] = merkle::ToHex(merkle::Sha256(f.data));
+    listed.push_back({{"path", f.name}, {"size", f.data.size()}, {"sha256", d}});
   }
   json query{{"tenant", in.query.tenant}};
   if (!in.query.op_ids.empty()) query["op_ids"] = in.query.op_ids;
@@ -195,7 +232,9 @@ std::vector<ZipEntry> BuildBundle(const BundleInput& in, const SigningKey& key) 
 
   json subjects = json::array();
   for (const auto& f : files) {
-    subjects.push_back({{"name", f.name}, {"digest", {{"sha256", merkle::ToHex(merkle::Sha256(f.data))}}}});
+    auto d = digests.find(f.name);
+    if (d == digests.end()) d = digests.emplace(f.name, merkle::ToHex(merkle::Sha256(f.data))).first;
+    subjects.push_back({{"name", f.name}, {"digest", {{"sha256", d->second}}}});
   }
   const json statement{{"_type", kInTotoStatement},
                        {"subject", subjects},

@@ -186,6 +186,10 @@ Collected Collect(const config::Config& cfg, const Query& q, Micros now, const C
   for (const auto& id : op_ids) op_of(id);
   const std::string ids = TextArray(op_ids);
   const std::vector<std::string> masks = MasksFor(cfg, q.tenant);
+  // A migrated receipt's v2 form holds the v1 body under /payload: its
+  // fields are masked there too.
+  std::vector<std::string> v2_masks = masks;
+  for (const auto& p : masks) v2_masks.push_back("/payload" + p);
   Collected out;
   out.mask = masks;
 
@@ -194,11 +198,26 @@ Collected Collect(const config::Config& cfg, const Query& q, Micros now, const C
   for (const auto& l : cfg.ledgers) {
     progress("ledger " + l.name, step++, steps);
     pq::Connection c = Connect(l.conn, opt);
-    const auto rr = c.Exec("SELECT receipt_id, op_id, region, policy_version, kid, version::int, body::text, "
-                           "content_hash, " + Us("created_at") + ", anchor_id FROM receipts "
-                           "WHERE tenant_id = $1 AND op_id = ANY($2::text[]) ORDER BY created_at, receipt_id",
+    // provledger_migrate's archive of v1 originals, when this ledger has one.
+    std::string archive;
+    {
+      const auto ar = c.Exec("SELECT to_regclass($1)::text", {std::string(kMigrationArchive)});
+      if (ar.rows() == 1 && !ar.is_null(0, 0)) archive = std::string(ar.text(0, 0));
+    }
+    // A row is migrated when it is v2 and its original is archived (a v1 row
+    // with an archive row is a half-done rollback: the row is the original).
+    const std::string arch_cols =
+        archive.empty() ? ", false, NULL::int, NULL::text, NULL::text, NULL::bigint"
+                        : ", a.receipt_id IS NOT NULL, a.version::int, a.body::text, a.content_hash, " +
+                              Us("a.migrated_at");
+    const std::string arch_join =
+        archive.empty() ? "" : " LEFT JOIN " + archive + " a ON a.receipt_id = r.receipt_id AND r.version = 2";
+    const auto rr = c.Exec("SELECT r.receipt_id, r.op_id, r.region, r.policy_version, r.kid, r.version::int, "
+                           "r.body::text, r.content_hash, " + Us("r.created_at") + ", r.anchor_id" + arch_cols +
+                           " FROM receipts r" + arch_join +
+                           " WHERE r.tenant_id = $1 AND r.op_id = ANY($2::text[]) ORDER BY r.created_at, r.receipt_id",
                            {q.tenant, ids});
-    rr.ExpectColumns(10, "evidence receipts");
+    rr.ExpectColumns(15, "evidence receipts");
     std::map<std::string, std::vector<std::pair<OpEvidence*, std::size_t>>> by_anchor;
     for (int i = 0; i < rr.rows(); ++i) {
       OpEvidence& op = op_of(std::string(rr.text(i, 1)));
@@ -212,6 +231,21 @@ Collected Collect(const config::Config& cfg, const Query& q, Micros now, const C
       r.body = MaskBody(std::string(rr.text(i, 6)), masks, &r.masked);
       r.content_hash = std::string(rr.text(i, 7));
       r.created_at = rr.int64(i, 8);
+      if (rr.text(i, 10) == "t") {
+        // The receipt as written (what spans attested and, unless it was
+        // anchored after the migration, what its anchor covers) is the
+        // archived original; the row now is its v2 form.
+        MigrationInfo m;
+        m.archive_table = archive;
+        m.migrated_at = rr.int64(i, 14);
+        m.v2_version = r.version;
+        m.v2_content_hash = r.content_hash;
+        m.v2_body = MaskBody(std::string(rr.text(i, 6)), v2_masks, &m.v2_masked);
+        r.version = static_cast<int>(rr.int64(i, 11));
+        r.body = MaskBody(std::string(rr.text(i, 12)), masks, &r.masked);
+        r.content_hash = std::string(rr.text(i, 13));
+        r.migration = std::move(m);
+      }
       if (rr.is_null(i, 9)) r.proof_note = "not anchored at export time";
       else by_anchor[std::string(rr.text(i, 9))].emplace_back(&op, op.receipts.size());
       op.receipts.push_back(std::move(r));
@@ -244,16 +278,19 @@ Collected Collect(const config::Config& cfg, const Query& q, Micros now, const C
     struct Member {
       Micros created;
       std::string receipt_id;
-      std::string hash;
+      std::string hash;       // the row's content_hash now
+      std::string original;   // the archived original's, for a migrated row ("" otherwise)
     };
     std::map<std::string, std::vector<Member>> members;
     if (l.anchor_root == config::Ledger::AnchorRoot::kRfc6962) {
-      const auto mr = c.Exec("SELECT anchor_id, receipt_id, content_hash, " + Us("created_at") +
-                                 " FROM receipts WHERE anchor_id = ANY($1::text[])",
+      const auto mr = c.Exec("SELECT r.anchor_id, r.receipt_id, r.content_hash, " + Us("r.created_at") + ", " +
+                                 (archive.empty() ? std::string("NULL::text") : std::string("a.content_hash")) +
+                                 " FROM receipts r" + arch_join + " WHERE r.anchor_id = ANY($1::text[])",
                              {aids});
       for (int i = 0; i < mr.rows(); ++i) {
-        members[std::string(mr.text(i, 0))].push_back(
-            {mr.int64(i, 3), std::string(mr.text(i, 1)), std::string(mr.text(i, 2))});
+        members[std::string(mr.text(i, 0))].push_back({mr.int64(i, 3), std::string(mr.text(i, 1)),
+                                                       std::string(mr.text(i, 2)),
+                                                       mr.is_null(i, 4) ? std::string() : std::string(mr.text(i, 4))});
       }
     }
     for (auto& [aid, refs] : by_anchor) {
@@ -276,15 +313,28 @@ Collected Collect(const config::Config& cfg, const Query& q, Micros now, const C
       std::sort(m.begin(), m.end(), [](const Member& x, const Member& y) {
         return std::tie(x.created, x.receipt_id) < std::tie(y.created, y.receipt_id);
       });
-      std::vector<merkle::Hash> leaves;
-      bool ok = true;
-      for (const auto& mem : m) {
-        const auto h = merkle::HashFromHex(mem.hash);
-        if (!h) {
-          ok = false;
-          break;
+      // Leaves: migrated members by their original hash (an anchor made
+      // before the migration); when that root differs from the stored one
+      // and some member was migrated, by the hashes now (anchored after it).
+      auto leaves_of = [&](bool originals, std::vector<merkle::Hash>* leaves) {
+        leaves->clear();
+        for (const auto& mem : m) {
+          const auto h = merkle::HashFromHex(originals && !mem.original.empty() ? mem.original : mem.hash);
+          if (!h) return false;
+          leaves->push_back(merkle::LeafHash(*h));
         }
-        leaves.push_back(merkle::LeafHash(*h));
+        return true;
+      };
+      std::vector<merkle::Hash> leaves;
+      bool ok = leaves_of(true, &leaves);
+      bool anchored_v2 = false;
+      if (ok && merkle::ToHex(merkle::RootFromLeafHashes(leaves)) != a->second.anchor_hash &&
+          std::any_of(m.begin(), m.end(), [](const Member& x) { return !x.original.empty(); })) {
+        std::vector<merkle::Hash> now;
+        if (leaves_of(false, &now) && merkle::ToHex(merkle::RootFromLeafHashes(now)) == a->second.anchor_hash) {
+          leaves = std::move(now);
+          anchored_v2 = true;
+        }
       }
       if (!ok) {
         out.warnings.push_back("anchor " + aid + ": a member's content hash is not 64 hex digits; no proofs");
@@ -295,6 +345,10 @@ Collected Collect(const config::Config& cfg, const Query& q, Micros now, const C
           static_cast<std::int64_t>(leaves.size()) != a->second.receipt_count) {
         out.warnings.push_back("anchor " + aid + ": its members' RFC 6962 root or count differs from the stored "
                                "anchor (tampered, or a ledger not following the definition: anchor_root: opaque)");
+      }
+      for (auto& [op, idx] : refs) {
+        ReceiptInfo& r = op->receipts[idx];
+        if (r.migration) r.migration->anchored_v2 = anchored_v2;
       }
       const auto proofs = merkle::AllInclusionProofs(leaves);
       for (auto& [op, idx] : refs) {

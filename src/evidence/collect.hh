@@ -19,6 +19,10 @@ class Connection;
 
 namespace provledger::evidence {
 
+// provledger_migrate's default archive table (src/migrate, --archive-table):
+// where a migrated receipt's v1 original is kept.
+inline constexpr const char* kMigrationArchive = "receipts_v1_archive";
+
 struct CollectError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };

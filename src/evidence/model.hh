@@ -31,6 +31,19 @@ struct InclusionProof {
   std::vector<std::string> path;   // hex, leaf to root
 };
 
+// A receipt that provledger_migrate moved from v1 to v2: the record's body,
+// content_hash and version are the archived original (the receipt as
+// written); this is the row as it is now (docs/evidence.md, "Migrated receipts").
+struct MigrationInfo {
+  std::string archive_table;
+  Micros migrated_at = 0;
+  int v2_version = 2;
+  std::string v2_body;                  // stored text (or masked text)
+  std::vector<std::string> v2_masked;   // pointers masked in v2_body
+  std::string v2_content_hash;
+  bool anchored_v2 = false;             // the anchor covers the v2 hash (anchored after the migration)
+};
+
 struct ReceiptInfo {
   std::string ledger;
   std::string region;
@@ -46,6 +59,7 @@ struct ReceiptInfo {
   std::optional<AnchorInfo> anchor;
   std::optional<InclusionProof> proof;
   std::string proof_note;    // why there is no proof (unanchored, opaque, ...)
+  std::optional<MigrationInfo> migration;
 };
 
 struct SpanInfo {

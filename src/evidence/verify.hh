@@ -11,8 +11,10 @@
 //   5. per operation: the record matches its manifest entry; per receipt:
 //      body -> content hash (ok / masked / unproven v1 / FAIL), content hash
 //      -> anchor root by the inclusion proof (tree size = receipt count), or
-//      unproven for opaque anchors and unanchored receipts; the outcome is
-//      recomputed with the exporter's rule (compute/outcome.hh).
+//      unproven for opaque anchors and unanchored receipts; for a migrated
+//      receipt (docs/evidence.md) the v2 form's canonical hash and its link to
+//      the archived original (migrated_from hash, payload = original body);
+//      the outcome is recomputed with the exporter's rule (compute/outcome.hh).
 #pragma once
 
 #include <functional>

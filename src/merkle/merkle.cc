@@ -9,29 +9,37 @@
 namespace provledger::merkle {
 namespace {
 
+// SHA-256 fetched once (an implicit fetch on every EVP_Digest call costs
+// more than hashing a 65-byte node), and one digest context per thread,
+// reused: no allocation per hash.
+const EVP_MD* Sha256Md() {
+  static EVP_MD* const md = [] {
+    EVP_MD* m = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
+    if (m == nullptr) throw std::runtime_error("SHA-256 is not available from libcrypto");
+    return m;
+  }();
+  return md;
+}
+
+EVP_MD_CTX* ThreadCtx() {
+  struct Ctx {
+    EVP_MD_CTX* p = EVP_MD_CTX_new();
+    ~Ctx() { EVP_MD_CTX_free(p); }
+  };
+  thread_local Ctx ctx;
+  if (ctx.p == nullptr) throw std::runtime_error("SHA-256: out of memory");
+  return ctx.p;
+}
+
 Hash Digest(std::initializer_list<std::span<const std::uint8_t>> parts) {
-  // One-shot EVP_Digest; small inputs (nodes, leaves of content hashes) are
-  // gathered on the stack.
-  std::array<std::uint8_t, 1 + 64> small{};
-  std::size_t total = 0;
-  for (const auto& p : parts) total += p.size();
+  EVP_MD_CTX* ctx = ThreadCtx();
   Hash out{};
   unsigned int len = 0;
-  if (total <= small.size()) {
-    std::size_t at = 0;
-    for (const auto& p : parts) {
-      if (!p.empty()) std::memcpy(small.data() + at, p.data(), p.size());
-      at += p.size();
-    }
-    if (EVP_Digest(small.data(), total, out.data(), &len, EVP_sha256(), nullptr) != 1)
-      throw std::runtime_error("SHA-256 failed");
-    return out;
+  if (EVP_DigestInit_ex2(ctx, Sha256Md(), nullptr) != 1) throw std::runtime_error("SHA-256 failed");
+  for (const auto& p : parts) {
+    if (!p.empty() && EVP_DigestUpdate(ctx, p.data(), p.size()) != 1) throw std::runtime_error("SHA-256 failed");
   }
-  std::vector<std::uint8_t> buf;
-  buf.reserve(total);
-  for (const auto& p : parts) buf.insert(buf.end(), p.begin(), p.end());
-  if (EVP_Digest(buf.data(), buf.size(), out.data(), &len, EVP_sha256(), nullptr) != 1)
-    throw std::runtime_error("SHA-256 failed");
+  if (EVP_DigestFinal_ex(ctx, out.data(), &len) != 1 || len != out.size()) throw std::runtime_error("SHA-256 failed");
   return out;
 }
 

@@ -356,9 +356,11 @@ Result<std::string> Canonicalize(std::string_view json_text) {
 }
 
 std::string Sha256Hex(std::string_view bytes) {
+  // Fetched once: EVP_sha256() makes libcrypto 3 fetch the algorithm on every call.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr) != 1 || len != 32) {
+  if (sha256 == nullptr || EVP_Digest(bytes.data(), bytes.size(), md, &len, sha256, nullptr) != 1 || len != 32) {
     std::abort();   // libcrypto without SHA-256: not a recoverable state
   }
   static constexpr char kHex[] = "0123456789abcdef";
