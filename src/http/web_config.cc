@@ -3,6 +3,7 @@
 #include <crypt.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <memory>
 #include <ostream>
@@ -314,7 +315,17 @@ class Loader {
         Report(vp, "basic_auth_users." + user + ": not a bcrypt hash ($2a$/$2b$/$2y$, 60 characters; make one with htpasswd -nBC 10 \"\" | tr -d ':\\n')");
         continue;
       }
-      // libcrypt must understand it (cost in range, valid salt alphabet).
+      // The cost is checked before libcrypt runs (kMaxBcryptCost says why).
+      const int cost = ((*hash)[4] - '0') * 10 + ((*hash)[5] - '0');
+      if (!std::isdigit(static_cast<unsigned char>((*hash)[4])) ||
+          !std::isdigit(static_cast<unsigned char>((*hash)[5])) || (*hash)[6] != '$' || cost < 4 ||
+          cost > kMaxBcryptCost) {
+        Report(vp, "basic_auth_users." + user + ": bcrypt cost must be 04 to " +
+                       std::to_string(kMaxBcryptCost) +
+                       " (each verification takes 2^cost rounds; 10 is the usual choice)");
+        continue;
+      }
+      // libcrypt must understand it (valid salt alphabet).
       auto data = std::make_unique<crypt_data>();
       // crypt_rn (null on failure), not crypt_r: see BasicAuth::Verify.
       const char* out = crypt_rn("", hash->c_str(), data.get(), sizeof(crypt_data));

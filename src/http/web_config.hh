@@ -53,6 +53,13 @@ struct TlsServerConfig {
   std::vector<std::string> tls13_suites;   // OpenSSL names, TLS 1.3
 };
 
+// Highest bcrypt cost accepted in basic_auth_users. A verification takes
+// 2^cost rounds (cost 10: 50-100 ms; each step doubles it, so 14 is about a
+// second and 20 about a minute): it runs once per user when the file is
+// loaded, once per reload for a good password (cached), and for every failed
+// attempt. Higher costs made loading the file hang (found by fuzz_web_config).
+inline constexpr int kMaxBcryptCost = 14;
+
 struct WebConfig {
   std::string path;
   std::optional<TlsServerConfig> tls;

@@ -360,6 +360,13 @@ BOOST_AUTO_TEST_CASE(web_config_problems_are_positioned) {
        "w.yml:3:5: headers: \"Set-Cookie\" may not be set (allowed: Strict-Transport-Security, "
        "X-Content-Type-Options, X-Frame-Options, X-XSS-Protection, Content-Security-Policy)"},
       {"basic_auth_users:\n  bob: $2y$10$short\n", "w.yml:2:8: basic_auth_users.bob: not a bcrypt hash ($2a$/$2b$/$2y$, 60 characters; make one with htpasswd -nBC 10 \"\" | tr -d ':\\n')"},
+      // A cost-20 hash made loading hang for a minute in crypt (fuzz_web_config).
+      {"basic_auth_users:\n  bob: $2y$20$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi\n",
+       "w.yml:2:8: basic_auth_users.bob: bcrypt cost must be 04 to 14 (each verification takes 2^cost rounds; 10 is the usual choice)"},
+      {"basic_auth_users:\n  bob: $2y$03$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi\n",
+       "w.yml:2:8: basic_auth_users.bob: bcrypt cost must be 04 to 14 (each verification takes 2^cost rounds; 10 is the usual choice)"},
+      {"basic_auth_users:\n  bob: $2y$1x$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi\n",
+       "w.yml:2:8: basic_auth_users.bob: bcrypt cost must be 04 to 14 (each verification takes 2^cost rounds; 10 is the usual choice)"},
       {"tls_config:\n  x: 1\n", "w.yml:1:1: unknown key \"tls_config\" (expected tls_server_config, http_server_config, basic_auth_users)"},
       {"basic_auth_users: [a\n", "w.yml:2:1: YAML syntax error: end of sequence flow not found"},
       {"basic_auth_users: {}\n---\nb: 2\n", "w.yml:2:1: only one YAML document is allowed in a web config file"},
