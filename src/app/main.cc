@@ -55,18 +55,20 @@ std::string SecretPath(const std::string& file, const std::string& credential, c
 
 // The evidence API's parts, built at start when evidence.api.enabled.
 struct EvidenceApi {
-  evidence_api::TokenSet tokens;
+  std::string tokens_path;   // re-read on SIGHUP
+  std::unique_ptr<evidence_api::TokenStore> tokens;
   std::unique_ptr<evidence_api::JobManager> manager;
 };
 
 std::unique_ptr<EvidenceApi> StartEvidenceApi(const config::Config& cfg) {
   const auto& api = cfg.evidence.api;
   auto e = std::make_unique<EvidenceApi>();
-  e->tokens = evidence_api::TokenSet::Load(SecretPath(api.tokens_file, api.tokens_credential, "tokens_credential"));
+  e->tokens_path = SecretPath(api.tokens_file, api.tokens_credential, "tokens_credential");
+  e->tokens = std::make_unique<evidence_api::TokenStore>(evidence_api::TokenSet::Load(e->tokens_path));
   evidence::SigningKey key = evidence::SigningKey::FromFile(
       SecretPath(api.signing_key_file, api.signing_key_credential, "signing_key_credential"));
   spdlog::info("evidence api: enabled path={} tokens={} key_id={} job_dir={}", evidence_api::kApiPath,
-               e->tokens.size(), key.key_id(), api.job_dir);
+               e->tokens->Get()->size(), key.key_id(), api.job_dir);
   e->manager = std::make_unique<evidence_api::JobManager>(cfg, std::move(key));
   e->manager->Start();
   return e;
@@ -127,7 +129,7 @@ int Run(const app::CliOptions& opts) {
     web.landing_links = {cfg.web.prometheus_url, cfg.web.grafana_url};
     web.max_requests = cfg.web.max_requests;
     web.web_config_file = opts.web_config_file;
-    if (evidence) web.routes.push_back(evidence_api::MakeRoute(*evidence->manager, evidence->tokens));
+    if (evidence) web.routes.push_back(evidence_api::MakeRoute(*evidence->manager, *evidence->tokens));
     server = std::make_unique<http::HttpServer>(std::move(web), publisher);
   } catch (const config::ConfigError& e) {
     for (const auto& p : e.problems()) spdlog::error("web config: {}", p);
@@ -167,6 +169,21 @@ int Run(const app::CliOptions& opts) {
           spdlog::error("new web config is invalid; the previous one stays in force");
         } catch (const std::exception& e) {
           spdlog::error("web config: {}: {}; the previous one stays in force", opts.web_config_file, e.what());
+        }
+      }
+      if (evidence) {
+        // The same tokens file (or credential) as at start; an invalid one
+        // keeps the tokens in force.
+        try {
+          evidence_api::TokenSet next = evidence_api::TokenSet::Load(evidence->tokens_path);
+          const std::size_t n = next.size();
+          evidence->tokens->Replace(std::move(next));
+          spdlog::info("evidence api: tokens reloaded file={} tokens={}", evidence->tokens_path, n);
+        } catch (const config::ConfigError& e) {
+          LogProblems(e);
+          spdlog::error("evidence api: the new tokens file is invalid; the previous tokens stay in force");
+        } catch (const std::exception& e) {
+          spdlog::error("evidence api: {}; the previous tokens stay in force", e.what());
         }
       }
       spdlog::info("SIGHUP: reloading configuration file={}", config_file);

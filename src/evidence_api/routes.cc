@@ -136,13 +136,16 @@ Response Handle(JobManager& manager, const TokenSet& tokens, const http::Request
   return r;
 }
 
-http::Route MakeRoute(JobManager& manager, const TokenSet& tokens) {
+http::Route MakeRoute(JobManager& manager, const TokenStore& tokens) {
   http::Route r;
   r.path = std::string(kApiPath);
   r.prefix = true;
   r.methods = {"GET", "HEAD", "POST"};
   r.own_auth = true;
-  r.handler = [&manager, &tokens](const http::Request& req) { return Handle(manager, tokens, req); };
+  r.handler = [&manager, &tokens](const http::Request& req) {
+    const std::shared_ptr<const TokenSet> set = tokens.Get();   // this request's tokens, even across a reload
+    return Handle(manager, *set, req);
+  };
   return r;
 }
 

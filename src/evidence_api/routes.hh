@@ -24,7 +24,7 @@
 namespace provledger::evidence_api {
 
 // The manager and tokens must outlive the server.
-http::Route MakeRoute(JobManager& manager, const TokenSet& tokens);
+http::Route MakeRoute(JobManager& manager, const TokenStore& tokens);
 
 // The handler itself (what the route runs), for tests.
 http::Response Handle(JobManager& manager, const TokenSet& tokens, const http::Request& req);

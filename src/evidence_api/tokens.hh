@@ -20,6 +20,9 @@
 // matched.
 #pragma once
 
+#include <memory>
+#include <mutex>
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -59,6 +62,27 @@ class TokenSet {
 
  private:
   std::vector<Token> tokens_;
+};
+
+// The API's tokens, replaceable while requests run (the exporter re-reads the
+// tokens file on SIGHUP): a request authenticates and authorizes against the
+// set that was current when it started.
+class TokenStore {
+ public:
+  explicit TokenStore(TokenSet set) : set_(std::make_shared<const TokenSet>(std::move(set))) {}
+  std::shared_ptr<const TokenSet> Get() const {
+    std::lock_guard lock(mu_);
+    return set_;
+  }
+  void Replace(TokenSet set) {
+    auto next = std::make_shared<const TokenSet>(std::move(set));
+    std::lock_guard lock(mu_);
+    set_ = std::move(next);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const TokenSet> set_;
 };
 
 // RFC 6750 b64token syntax (1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=").

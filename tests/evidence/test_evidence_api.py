@@ -154,6 +154,31 @@ def test_evidence_api():
     assert call(exp, "POST", API, T_ALL[:-1] + "x", body)[0] == 401
     assert call(exp, "POST", API, T_OTHER, body)[0] == 403
     assert call(exp, "GET", f"{API}/{'0' * 32}", None)[0] == 401
+    # --- tokens re-read on SIGHUP: a new token works, a removed one is refused;
+    # an invalid file keeps the tokens in force.
+    t_new = "new-0123456789abcdef0123456789abcdef0"
+    unknown_job = f"{API}/{'0' * 32}"
+    assert call(exp, "GET", unknown_job, t_new)[0] == 401
+    write_private(tokens, f"{T_ALL}\n{T_TENANT} {tenant}\n{t_new} {tenant}\n")   # T_OTHER removed
+
+    def reloads():
+        return exp.log_text().count("evidence api: tokens reloaded") + exp.log_text().count("previous tokens stay")
+    seen = reloads()
+    exp.signal(signal.SIGHUP)
+    wait_until(lambda: reloads() > seen, what="tokens reloaded")
+    assert call(exp, "GET", unknown_job, t_new)[0] == 404
+    assert call(exp, "POST", API, T_OTHER, body)[0] == 401
+    write_private(tokens, "not a token!\n")
+    seen = reloads()
+    exp.signal(signal.SIGHUP)
+    wait_until(lambda: reloads() > seen, what="invalid tokens file reported")
+    assert "previous tokens stay in force" in exp.log_text()
+    assert call(exp, "GET", unknown_job, t_new)[0] == 404 and call(exp, "GET", unknown_job, T_ALL)[0] == 404
+    write_private(tokens, f"# evidence API tokens\n{T_ALL}\n{T_TENANT} {tenant}\n{T_OTHER} nobody\n")
+    seen = reloads()
+    exp.signal(signal.SIGHUP)
+    wait_until(lambda: reloads() > seen, what="tokens restored")
+    assert call(exp, "GET", unknown_job, t_new)[0] == 401 and call(exp, "POST", API, T_OTHER, body)[0] == 403
     # --- request limits.
     st, _, b = call(exp, "POST", API, T_ALL, {"tenant": tenant, "op_ids": ["x" * 100] * 30})
     assert st == 413 and b"max_request_bytes" in b, (st, b)

@@ -88,6 +88,23 @@ BOOST_AUTO_TEST_CASE(authentication_outcomes) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(token_store_replaces_the_set_and_keeps_a_taken_snapshot) {
+  TokenStore store(TokenSet::Parse(kTokens, "tokens"));
+  const auto before = store.Get();
+  BOOST_TEST((before->Authenticate(std::string_view("Bearer aaaaaaaaaaaaaaaaaaaaaaaa")).outcome ==
+              TokenSet::Outcome::kOk));
+  store.Replace(TokenSet::Parse("zzzzzzzzzzzzzzzzzzzzzzzz\n", "tokens"));
+  const auto after = store.Get();
+  BOOST_TEST(after->size() == 1u);
+  BOOST_TEST((after->Authenticate(std::string_view("Bearer aaaaaaaaaaaaaaaaaaaaaaaa")).outcome ==
+              TokenSet::Outcome::kUnknown));
+  BOOST_TEST((after->Authenticate(std::string_view("Bearer zzzzzzzzzzzzzzzzzzzzzzzz")).outcome ==
+              TokenSet::Outcome::kOk));
+  // A request that took the set before the reload still sees it whole.
+  BOOST_TEST((before->Authenticate(std::string_view("Bearer aaaaaaaaaaaaaaaaaaaaaaaa")).outcome ==
+              TokenSet::Outcome::kOk));
+}
+
 BOOST_AUTO_TEST_CASE(tokens_file_problems_are_positioned) {
   auto p = Problems("aaaaaaaaaaaaaaaaaaaaaaaa\n  short t1\n  bad\"token-aaaaaaaaaaaaa\naaaaaaaaaaaaaaaaaaaaaaaa x\n");
   BOOST_REQUIRE(p.size() == 3u);
