@@ -1,12 +1,12 @@
 // The one way this program reads a YAML file (the config file, flags.spec, the
-// ramp plan and the report's mapper catalog):
+// web config, the ramp plan and the report's mapper catalog):
 // at most `max_bytes` of text, exactly one document. yaml-cpp's LoadAll loops
 // without end on some inputs (a file that is just "," yields empty documents
 // forever, allocating as it goes), so documents are pulled one at a time and
 // the second one is an error.
 //
 // This header exposes yaml-cpp types: include it only from .cc files of areas
-// that already depend on yaml-cpp (config, source, ramp, report).
+// that already depend on yaml-cpp (config, source, http, ramp, report).
 #pragma once
 
 #include <cstddef>
