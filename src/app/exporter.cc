@@ -265,11 +265,12 @@ void Exporter::ApplyPage(source::Source* src, const source::Batch& page) {
   }
 }
 
-void Exporter::PollOnce(source::Source* src, source::PollResult& r) {
+void Exporter::PollOnce(source::Source* src, source::PollResult& r, Micros& limit) {
   {
     std::lock_guard<std::mutex> lock(engine_mu_);
     const Micros now = NowMicros();
-    src->SetReadLimit(engine_->ReadLimit(src->name(), now));
+    limit = engine_->ReadLimit(src->name(), now);
+    src->SetReadLimit(limit);
     src->SetReplayFloor(engine_->ReplayFrom(now));
   }
   // With the sink set (StartThreads), the stream rows were applied page by
@@ -294,8 +295,33 @@ void Exporter::PollOnce(source::Source* src, source::PollResult& r) {
     std::lock_guard<std::mutex> lock(wake_mu_);
     dirty_ = true;
     reported_.insert(src->name());
+    ++polls_applied_;
   }
   wake_cv_.notify_all();
+}
+
+bool Exporter::WaitForReadLimit(source::Source* src, Micros limit, std::chrono::milliseconds interval) {
+  const auto deadline = std::chrono::steady_clock::now() + interval;
+  for (;;) {
+    std::uint64_t seen;
+    {
+      std::lock_guard<std::mutex> lock(wake_mu_);
+      if (stopping_) return false;
+      seen = polls_applied_;
+    }
+    {
+      // Settling here (not only at the next publish) frees the step just
+      // read before the next one is: the cold start holds one step, not the
+      // window (docs/deployment.md#memory).
+      std::lock_guard<std::mutex> lock(engine_mu_);
+      const Micros now = NowMicros();
+      engine_->Advance(now);
+      if (engine_->ReadLimit(src->name(), now) > limit) return true;
+    }
+    std::unique_lock<std::mutex> lock(wake_mu_);
+    if (!wake_cv_.wait_until(lock, deadline, [&] { return stopping_ || polls_applied_ != seen; })) return true;
+    if (stopping_) return false;
+  }
 }
 
 void Exporter::PollLoop(source::Source* src, std::int64_t interval_ms) {
@@ -310,8 +336,9 @@ void Exporter::PollLoop(source::Source* src, std::int64_t interval_ms) {
     }
     const auto started = std::chrono::steady_clock::now();
     source::PollResult r;
+    Micros limit = kMaxMicros;
     try {
-      PollOnce(src, r);
+      PollOnce(src, r, limit);
     } catch (const std::exception& e) {
       // Out of memory or a bug: keep the thread (and the process) alive, retry later.
       r.report.success = false;
@@ -332,6 +359,12 @@ void Exporter::PollLoop(source::Source* src, std::int64_t interval_ms) {
       failures = 0;
       was_up = true;
       if (r.more) continue;   // a catch-up stopped at max_rows_per_poll: go on at once
+      // Stopped at the read limit (reading the window in steps, or ahead of
+      // a source that is down): go on as soon as the limit moves.
+      if (r.limited) {
+        if (!WaitForReadLimit(src, limit, interval)) return;
+        continue;
+      }
       const auto elapsed = std::chrono::steady_clock::now() - started;
       const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(interval - elapsed);
       if (!SleepFor(std::max(wait, std::chrono::milliseconds(0)))) return;

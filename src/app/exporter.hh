@@ -76,7 +76,12 @@ class Exporter {
   void StartThreads(const Carried* carried);
   Carried StopThreads();
   void PollLoop(source::Source* src, std::int64_t interval_ms);
-  void PollOnce(source::Source* src, source::PollResult& r);
+  // Runs one poll; `limit` gets the read limit it was given.
+  void PollOnce(source::Source* src, source::PollResult& r, Micros& limit);
+  // After a poll that stopped at its read limit: settles what was read
+  // (Engine::Advance) and waits until the limit moves past `limit` (another
+  // source was read further), at most `interval`. False when stopping.
+  bool WaitForReadLimit(source::Source* src, Micros limit, std::chrono::milliseconds interval);
   void ApplyPage(source::Source* src, const source::Batch& page);   // the sources' PageSink
   // PollLoop calls malloc_trim(0) after a poll that read more rows than this.
   static constexpr std::uint64_t kTrimAfterRows = 10000;
@@ -98,6 +103,7 @@ class Exporter {
   bool stopping_ = false;
   bool dirty_ = false;
   std::set<std::string> reported_;   // sources that reported since the last publish
+  std::uint64_t polls_applied_ = 0;  // polls whose batch the engine has (WaitForReadLimit)
 
   std::atomic<std::uint64_t> state_write_errors_{0};
   std::function<void(compute::Snapshot&)> snapshot_hook_;

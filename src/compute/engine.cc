@@ -22,6 +22,10 @@ Micros Ms(std::int64_t ms) { return ms * 1000; }
 
 }  // namespace
 
+Micros EngineOptions::DefaultReadAhead(Micros window, Micros grace, Micros trace_out_of_order) {
+  return std::max({window / 8, 4 * grace, Micros{300} * 1000000, 2 * trace_out_of_order});
+}
+
 EngineOptions EngineOptions::FromConfig(const config::Config& cfg) {
   EngineOptions o;
   o.window = Ms(cfg.coverage.window_ms);
@@ -37,6 +41,9 @@ EngineOptions EngineOptions::FromConfig(const config::Config& cfg) {
   for (const auto& l : cfg.ledgers) o.sources.push_back({l.name, SourceKind::kLedger, l.region});
   for (const auto& t : cfg.trace_stores) o.sources.push_back({t.name, SourceKind::kTraces, ""});
   if (cfg.flags.kind != config::FlagsKind::kNone) o.sources.push_back({cfg.flags.name, SourceKind::kFlags, ""});
+  Micros ooo = 0;
+  for (const auto& t : cfg.trace_stores) ooo = std::max(ooo, Ms(t.out_of_order_ms));
+  o.read_ahead = DefaultReadAhead(o.window, o.grace, ooo);
   return o;
 }
 
@@ -45,6 +52,8 @@ Engine::Engine(EngineOptions options)
   const auto n = options_.sources.size();
   health_.resize(n);
   complete_upto_.assign(n, kMinMicros);
+  limited_.assign(n, false);
+  if (options_.read_ahead <= 0) options_.read_ahead = EngineOptions::DefaultReadAhead(options_.window, options_.grace, 0);
   anchored_cursor_.resize(n);
   has_anchored_cursor_.assign(n, false);
   ramps_.resize(n);
@@ -163,6 +172,7 @@ void Engine::ApplyLedger(const LedgerBatch& batch) {
   if (batch.proofs_last_ts) proofs_last_[src] = *batch.proofs_last_ts;
   auto& c = complete_upto_[static_cast<std::size_t>(src)];
   c = std::max(c, batch.receipts_complete_upto);
+  if (batch.receipts_complete_upto != kMinMicros) limited_[static_cast<std::size_t>(src)] = batch.receipts_limited;
 }
 
 void Engine::CountReceiptDivergence(std::uint64_t id, Micros created, int tenant) {
@@ -216,6 +226,7 @@ void Engine::ApplyTrace(const TraceBatch& batch) {
   }
   auto& c = complete_upto_[static_cast<std::size_t>(src)];
   c = std::max(c, batch.complete_upto);
+  if (batch.complete_upto != kMinMicros) limited_[static_cast<std::size_t>(src)] = batch.limited;
 }
 
 void Engine::ApplyFlags(const FlagsBatch& batch) {
@@ -344,11 +355,24 @@ Micros Engine::ReadLimit(const std::string& source, Micros now) const {
     if (others == kMinMicros) return base + slack;
     return std::max(others, base) + slack;
   };
-  if (kind == SourceKind::kTraces) return ahead(MinComplete(SourceKind::kLedger, -1), options_.window);
+  // Settling in steps: a stream may be read at most read_ahead past the
+  // slowest source of the other kind (the replay start while that one has
+  // not been read), so the window being rebuilt (cold start, restart,
+  // catch-up after an outage) is settled and pruned as it is read. In steady
+  // state every source is within seconds of the others and this never binds.
+  const Micros replay = ReplayFrom(now);
+  auto step = [&](Micros others) {
+    if (others == kMaxMicros) return kMaxMicros;   // no source of the other kind
+    return std::max(others, replay) + options_.read_ahead;
+  };
+  if (kind == SourceKind::kTraces) {
+    const Micros ledgers = MinComplete(SourceKind::kLedger, -1);
+    return std::min(ahead(ledgers, options_.window), step(ledgers));
+  }
   if (kind == SourceKind::kLedger) {
     const Micros slack = options_.window + 2 * options_.grace;
-    return std::min(ahead(MinComplete(SourceKind::kTraces, -1), slack),
-                    ahead(MinComplete(SourceKind::kLedger, src), slack));
+    const Micros traces = MinComplete(SourceKind::kTraces, -1);
+    return std::min({ahead(traces, slack), ahead(MinComplete(SourceKind::kLedger, src), slack), step(traces)});
   }
   return kMaxMicros;
 }
@@ -360,8 +384,11 @@ void Engine::Advance(Micros now) {
     // Settle nothing on incomplete data: every source must have been read.
     Micros e = std::min({now - options_.grace, traces, ledgers == kMaxMicros ? kMaxMicros : ledgers - options_.grace});
     if (e > window_end_) window_end_ = e;
+    // Settle only what has been read: after a restart E starts at the saved
+    // value while the window below it is still being re-read in steps.
+    settled_upto_ = std::max(settled_upto_, std::min(e, window_end_));
 
-    while (!pending_by_start_.empty() && pending_by_start_.top().first <= window_end_) {
+    while (!pending_by_start_.empty() && pending_by_start_.top().first <= settled_upto_) {
       const auto [start, key] = pending_by_start_.top();
       pending_by_start_.pop();
       const PendingOp* op = pending_.find(key);
@@ -378,6 +405,14 @@ void Engine::Advance(Micros now) {
       if (w.with_receipt) --t.window_with_receipt;
       window_keys_.erase(w.op_key);
     }
+    if (!caught_up_) {
+      // The window is rebuilt once every stream source was read to its live horizon.
+      bool live = true;
+      for (std::size_t i = 0; i < options_.sources.size(); ++i) {
+        if (options_.sources[i].kind != SourceKind::kFlags && (complete_upto_[i] == kMinMicros || limited_[i])) live = false;
+      }
+      caught_up_ = live;
+    }
   }
   Prune();
 }
@@ -390,7 +425,7 @@ void Engine::Prune() {
   const Micros ledgers = MinComplete(SourceKind::kLedger, -1);
   if (ledgers == kMinMicros) return;
   Micros before = ledgers - options_.grace;
-  if (have_traces_) before = std::min(before, window_end_ - options_.grace);
+  if (have_traces_) before = std::min(before, settled_upto_ - options_.grace);
   while (!receipt_order_.empty() && std::get<0>(receipt_order_.front()) < before) {
     const auto [created, op, id] = receipt_order_.front();
     receipt_order_.pop_front();
@@ -413,12 +448,13 @@ void Engine::Prune() {
 Snapshot Engine::MakeSnapshot(Micros now) const {
   Snapshot s;
   s.now = now;
-  s.window_end = window_end_;
-  s.window_start = window_end_ == kMinMicros ? kMinMicros : window_end_ - options_.window;
+  // While the window is rebuilt: the restored E (or none), no coverage yet.
+  s.window_end = caught_up_ ? window_end_ : count_from_;
+  s.window_start = s.window_end == kMinMicros ? kMinMicros : s.window_end - options_.window;
   for (std::size_t id = 0; id < tenant_state_.size(); ++id) {
     const auto& t = tenant_state_[id];
     const auto& name = tenants_.Name(static_cast<int>(id));
-    if (t.window_settled > 0) {
+    if (t.window_settled > 0 && caught_up_) {
       TenantCoverage c;
       c.tenant = name;
       c.settled_in_window = t.window_settled;

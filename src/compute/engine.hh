@@ -85,7 +85,16 @@ struct EngineOptions {
   // span that has one) for EngineListener::OnSettled. Off in the exporter,
   // which does not use kinds (no per-span name lookup on the poll path).
   bool track_kinds = false;
+  // How far a ledger's receipts or a trace store's spans may be read ahead of
+  // the slowest source of the other kind (0: DefaultReadAhead(window, grace, 0)).
+  // A cold start, a restart and a catch-up therefore read the replayed
+  // window in steps and settle it as it goes, instead of holding all of it
+  // as pending operations and receipts (docs/deployment.md#memory).
+  Micros read_ahead = 0;
 
+  // max(window / 8, 4 grace, 5 min, 2 x the largest trace store out_of_order):
+  // large enough never to hold back a source in steady state.
+  static Micros DefaultReadAhead(Micros window, Micros grace, Micros trace_out_of_order);
   static EngineOptions FromConfig(const config::Config& cfg);
   bool operator==(const EngineOptions&) const = default;
 };
@@ -132,10 +141,17 @@ class Engine {
   const StreamPosition* AnchoredCursor(const std::string& source) const;
   const FileCursors* FileCursor(const std::string& source) const;
   // Backpressure: how far a source may read ahead of the others, so memory
-  // stays bounded when one of them is down (rows stay in the database). Trace
-  // stores: the slowest ledger + window; ledgers' receipts: the slowest trace
-  // store (and other ledger) + window + 2 grace. kMaxMicros = no limit.
+  // stays bounded when one of them is down or far behind (rows stay in the
+  // database). Trace stores: the slowest ledger + read_ahead; ledgers'
+  // receipts: the slowest trace store + read_ahead (each taken as the replay
+  // start while not read yet) and the slowest other ledger + window + 2 grace.
+  // kMaxMicros = no limit.
   Micros ReadLimit(const std::string& source, Micros now) const;
+  // False from construction until an Advance in which every stream source
+  // had been read up to its live horizon (its last batch not `limited`):
+  // while the window is being rebuilt in steps, snapshots show no coverage
+  // and the window end the state file restored (or none).
+  bool caught_up() const { return caught_up_; }
 
  private:
   struct PendingOp {
@@ -184,10 +200,16 @@ class Engine {
 
   Micros window_end_ = kMinMicros;
   Micros count_from_ = kMinMicros;   // settlements at or before this are not counted (restart)
+  // Operations with start <= this have settled: the E that what was read
+  // supports. Equal to window_end_ except while a restart rebuilds the window
+  // below the saved E.
+  Micros settled_upto_ = kMinMicros;
+  bool caught_up_ = false;
 
   // Per source, by index in options_.sources.
   std::vector<SourceHealth> health_;
   std::vector<Micros> complete_upto_;        // receipts (ledgers) or spans (traces)
+  std::vector<bool> limited_;                // last complete_upto stopped short of the live horizon
   std::vector<StreamPosition> anchored_cursor_;
   std::vector<bool> has_anchored_cursor_;
   std::map<std::string, FileCursors> file_cursors_;   // by source name (configured sources only)

@@ -77,12 +77,18 @@ struct LedgerBatch {
   std::optional<double> proofs_last_ts;       // Unix seconds of newest notary proof
   Micros receipts_complete_upto = kMinMicros;
   Micros anchored_complete_upto = kMinMicros;
+  // The receipts stream stopped short of its live horizon (now - out_of_order):
+  // at the read limit or at max_rows_per_poll. Meaningful with a complete_upto.
+  bool receipts_limited = false;
 };
 
 struct TraceBatch {
   std::string source;
   std::vector<SpanRow> spans;
   Micros complete_upto = kMinMicros;
+  // The read stopped short of its live horizon (at the read limit or at
+  // max_rows_per_poll). Meaningful with a complete_upto.
+  bool limited = false;
 };
 
 // Flags replace the previous set of the same source wholesale.

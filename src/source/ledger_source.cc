@@ -147,6 +147,8 @@ PollResult LedgerSource::Poll() {
     }
     report.success = true;
     out.more = !receipts.exhausted || !anchored.exhausted;
+    out.limited = receipts.exhausted && receipts_horizon < horizon;
+    batch.receipts_limited = !receipts.exhausted || out.limited;
     out.batch = std::move(batch);
   });
   depth_pending_.reset();

@@ -338,7 +338,7 @@ PollResult OtlpFileSource::Poll() {
     const std::int64_t page_rows = cfg_.batch_size <= 0 ? 1 : cfg_.batch_size;
     const std::int64_t max_rows = options_.max_rows_per_poll;
     std::int64_t rows_this_poll = 0, rows_in_page = 0;
-    bool stop_reading = false, reached_live_end = false;
+    bool stop_reading = false, reached_live_end = false, at_read_limit = false;
     std::uint64_t lines = 0;
 
     auto deliver = [&] {
@@ -381,6 +381,7 @@ PollResult OtlpFileSource::Poll() {
         if (r.min_start_us != kMaxMicros && r.min_start_us > read_limit_) {
           batch.spans.resize(before);   // backpressure: this line waits
           stop_reading = true;
+          at_read_limit = true;
           return false;
         }
         // Spans from before the starting point are not read (as a SQL cursor).
@@ -506,6 +507,11 @@ PollResult OtlpFileSource::Poll() {
     if (reached_live_end) next.read.watermark = std::max(next.read.watermark, horizon);
     deliver();
     batch.complete_upto = next.read.watermark;
+    // Stopped at the read limit: the lines after it may hold spans that start
+    // up to the watermark, so nothing past the limit is complete.
+    if (at_read_limit) batch.complete_upto = std::min(batch.complete_upto, read_limit_);
+    out.limited = at_read_limit;
+    batch.limited = at_read_limit || out.more;
     cursors_ = next;
     AddCheckpoint(cursors_.read);
     report.success = true;

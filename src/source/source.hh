@@ -69,6 +69,10 @@ struct PollResult {
   Batch batch;         // monostate when the poll failed before producing data
   // true when a stream stopped at max_rows_per_poll: poll again at once
   bool more = false;
+  // true when a stream stopped at the read limit (SetReadLimit) short of its
+  // live horizon: poll again once the limit has moved (the other sources
+  // were read further).
+  bool limited = false;
 };
 
 class Source {

@@ -42,7 +42,8 @@ PollResult TraceSource::Poll() {
       detail::CheckPlans(c, session_, log_, now_us, cfg_.batch_size, {{"spans", Or(q.spans, kDefaultSpansQuery)}},
                          report);
     }
-    const Micros horizon = std::min(now_us - cfg_.out_of_order_ms * 1000, read_limit_);
+    const Micros live_horizon = now_us - cfg_.out_of_order_ms * 1000;
+    const Micros horizon = std::min(live_horizon, read_limit_);
 
     TraceBatch batch;
     batch.source = name_;
@@ -79,6 +80,8 @@ PollResult TraceSource::Poll() {
     report.rows_read += spans.rows;
     batch.complete_upto = detail::CompleteUpto(spans, next.spans, horizon);
     out.more = !spans.exhausted;
+    out.limited = spans.exhausted && horizon < live_horizon;
+    batch.limited = out.more || out.limited;
     cursors_ = std::move(next);
     report.success = true;
     out.batch = std::move(batch);
