@@ -131,6 +131,15 @@ class LiveEnv:
         self.procs.append(self.sim)
 
         self.exporter_port = t.free_port()
+        # The evidence API is on, so the exporter dashboard's evidence panels have
+        # their series (jobs by outcome, queued, running exist from the start).
+        ev_key = os.path.join(self.work, "evidence.key")
+        ev_tokens = os.path.join(self.work, "evidence-tokens")
+        for path, text in ((ev_key, "11" * 32 + "\n"), (ev_tokens, "live-env-0123456789abcdef0123456789\n")):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.write(fd, text.encode())
+            os.close(fd)
+        ev_jobs = os.path.join(self.work, "evidence-jobs")
         cfg = os.path.join(self.work, "provledger.yml")
         with open(cfg, "w") as f:
             f.write(f"""# written by tests/rules/live_env.py
@@ -157,6 +166,12 @@ trace_stores:
 flags:
   name: flags
   file: {flags}
+evidence:
+  api:
+    enabled: true
+    tokens_file: {ev_tokens}
+    signing_key_file: {ev_key}
+    job_dir: {ev_jobs}
 """)
         # The flags file appears with the simulator's first ramp write.
         t.wait_until("the simulator's flags file", lambda: self._sim_alive() and os.path.exists(flags), 30)
