@@ -5,6 +5,12 @@ the exporter's poll duration and /metrics scrape latency before and during
 the run. Throwaway PostgreSQL on loopback (tests/support/pgtmp).
 
   python3 bench/migrate.py [--receipts 1000000] [--build build] [--batch-size 2000]
+                           [--jobs N] [--shared-buffers 128MB] [--no-after]
+
+--shared-buffers sets the throwaway server's shared_buffers (default
+PostgreSQL's 128MB; a production ledger database runs with more, for example
+1GB, 25 % of a small server's memory). --no-after skips plan before and
+verify/plan/rollback after the apply (they do not change the apply's figures).
 
 Also: the CPU time the migration cost the server (the apply's backend, read
 from the postmaster's reaped-children times, and the background writer,
@@ -57,6 +63,61 @@ def server_cpu(pgdir):
     return cpu_of(pm, children=True), bg
 
 
+class BackendCpu(threading.Thread):
+    """Samples, every 0.5 s while the apply runs, the CPU of the apply's own
+    backends (pg_stat_activity.application_name = provledger_migrate: one per
+    --jobs connection plus the one holding the lock) and of autovacuum
+    workers, from /proc. The last sample of a process that has exited is kept,
+    so up to 0.5 s of each process's CPU may be missed."""
+
+    def __init__(self, pg):
+        super().__init__(daemon=True)
+        self.pg = pg
+        with open(os.path.join(pg.dir, "data", "postmaster.pid")) as f:
+            self.pm = int(f.readline())
+        self.done = threading.Event()
+        self.migrate, self.autovac, self.autovac0 = {}, {}, {}
+        self.max_backends = 0
+
+    def run(self):
+        first = True
+        while not self.done.is_set():
+            try:
+                pids = {int(r[0]) for r in self.pg.psql("ledger_eu", "SELECT pid FROM pg_stat_activity WHERE "
+                                                                     "application_name = 'provledger_migrate'")}
+            except RuntimeError:
+                pids = set()
+            self.max_backends = max(self.max_backends, len(pids))
+            for pid in pids:
+                try:
+                    self.migrate[pid] = cpu_of(pid)
+                except OSError:
+                    pass
+            for pid in os.listdir("/proc"):
+                if not pid.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{pid}/stat") as f:
+                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                    if ppid != self.pm:
+                        continue
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        cmd = f.read().decode(errors="replace")
+                    if "autovacuum worker" in cmd:
+                        c = cpu_of(int(pid))
+                        self.autovac[pid] = c
+                        if first:
+                            self.autovac0[pid] = c
+                except (OSError, ValueError):
+                    continue
+            first = False
+            self.done.wait(0.5)
+
+    def totals(self):
+        return (round(sum(self.migrate.values()), 2),
+                round(sum(v - self.autovac0.get(k, 0.0) for k, v in self.autovac.items()), 2))
+
+
 def load():
     return os.getloadavg()[0]
 
@@ -66,9 +127,13 @@ def main():
     ap.add_argument("--receipts", type=int, default=1000000)
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--batch-size", type=int, default=2000)
+    ap.add_argument("--jobs", type=int, default=1, help="provledger_migrate apply --jobs")
+    ap.add_argument("--shared-buffers", default="128MB")
+    ap.add_argument("--no-after", action="store_true", help="skip plan before, verify/plan/rollback after")
     ap.add_argument("--extra", default="", help="more provledger_migrate apply options, space-separated")
     a = ap.parse_args()
     os.environ["PROVLEDGER_BUILD_ROOT"] = os.path.abspath(a.build)
+    os.environ["PGTMP_SETTINGS"] = "shared_buffers = " + a.shared_buffers
     from harness import SIM, Exporter, Postgres, ledger_config  # noqa: E402 (needs the env above)
     migrate_bin = os.path.join(os.path.abspath(a.build), "src", "migrate", "provledger_migrate")
 
@@ -85,11 +150,14 @@ def main():
     load_s = time.monotonic() - t
     v1 = int(pg.psql("ledger_eu", "SELECT count(*) FROM receipts WHERE version = 1")[0][0])
 
-    t = time.monotonic()
-    r = subprocess.run([migrate_bin, "plan", "--dsn", pg.dsn("ledger_eu"), "--min-age", "30m", "--progress", "json"],
-                       capture_output=True, text=True)
-    plan_before = {"exit": r.returncode, "wall_s": round(time.monotonic() - t, 1),
-                   "result": [json.loads(x) for x in r.stdout.splitlines() if x.startswith('{"event":"plan"')]}
+    shared_buffers = pg.psql("postgres", "SHOW shared_buffers")[0][0]
+    plan_before = None
+    if not a.no_after:
+        t = time.monotonic()
+        r = subprocess.run([migrate_bin, "plan", "--dsn", pg.dsn("ledger_eu"), "--min-age", "30m", "--progress",
+                            "json"], capture_output=True, text=True)
+        plan_before = {"exit": r.returncode, "wall_s": round(time.monotonic() - t, 1),
+                       "result": [json.loads(x) for x in r.stdout.splitlines() if x.startswith('{"event":"plan"')]}
     exp = Exporter(ledger_config(pg, [("eu", "eu-west", "ledger_eu")], "traces", window="10m", grace="5s",
                                  poll="1s")).start()
     sim = subprocess.Popen([SIM, "run", *ledgers, *traces, "--rate", "50", "--tenants", "200", "--seed", "4",
@@ -120,14 +188,20 @@ def main():
     phase[0] = "during"
     load_before = load()
     cpu0, bg0 = server_cpu(pg.dir)
+    bcpu = BackendCpu(pg)
+    bcpu.start()
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.monotonic()
     r = subprocess.run([migrate_bin, "apply", "--dsn", pg.dsn("ledger_eu"), "--min-age", "30m", "--batch-size",
-                        str(a.batch_size), "--progress", "json", *a.extra.split()], capture_output=True, text=True)
+                        str(a.batch_size), "--progress", "json",
+                        *(["--jobs", str(a.jobs)] if a.jobs != 1 else []), *a.extra.split()], capture_output=True, text=True)
     wall = time.monotonic() - t
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     time.sleep(0.5)   # the backend's exit reaped
     cpu1, bg1 = server_cpu(pg.dir)
+    bcpu.done.set()
+    bcpu.join()
+    apply_cpu, autovac_cpu = bcpu.totals()
     load_after = load()
     phase[0] = "after"
     if r.returncode != 0:
@@ -142,9 +216,11 @@ def main():
         ev = [json.loads(x) for x in r.stdout.splitlines() if x.startswith('{"event":"' + args[0])]
         return r.returncode, round(time.monotonic() - t, 1), ev[0] if ev else r.stderr[-300:]
 
-    ver = timed("verify")
-    plan_r = timed("plan", "--min-age", "30m")
-    rb = timed("rollback")
+    ver = plan_r = rb = (None, None, None)
+    if not a.no_after:
+        ver = timed("verify")
+        plan_r = timed("plan", "--min-age", "30m")
+        rb = timed("rollback")
     stop.set()
     th.join()
     sim.terminate()
@@ -162,10 +238,14 @@ def main():
     print(json.dumps({"receipts": a.receipts, "v1_rows": v1, "load_s": round(load_s, 1),
                       "converted": conv, "apply_s": done["elapsed_s"],
                       "rows_per_s": done["converted_per_s"], "wall_s": round(wall, 1), "batch_size": a.batch_size,
+                      "jobs": a.jobs, "shared_buffers": shared_buffers, "cores": os.cpu_count(),
                       "extra": a.extra, "load_avg_before": load_before, "load_avg_after": load_after,
                       "server_backend_cpu_s": round(backend, 2), "server_bg_cpu_s": round(bg1 - bg0, 2),
                       "client_cpu_s": round(ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime, 2),
                       "rows_per_backend_cpu_s": round(conv / backend) if backend > 0 else None,
+                      "apply_backends_cpu_s": apply_cpu, "apply_backends": bcpu.max_backends,
+                      "autovacuum_cpu_s": autovac_cpu,
+                      "rows_per_apply_backend_cpu_s": round(conv / apply_cpu) if apply_cpu > 0 else None,
                       "decode_errors_before_apply": decode_before, "decode_errors_after_apply": decode,
                       "poll_before": stats("poll", "before"), "poll_during": stats("poll", "during"),
                       "scrape_before": stats("scrape", "before"), "scrape_during": stats("scrape", "during"),

@@ -26,7 +26,9 @@ std::string Usage() {
          "  --table NAME             the receipts table, [schema.]name (default receipts)\n"
          "  --archive-table NAME     where apply keeps the v1 originals (default receipts_v1_archive)\n"
          "  --batch-size N           rows per transaction, 1-100000 (default 2000)\n"
-         "  --rows-per-second N      throttle, 0 = none (default 0)\n"
+         "  --rows-per-second N      throttle, 0 = none (default 0); with --jobs, the total of all connections\n"
+         "  --jobs N                 apply: N connections on disjoint (created_at, receipt_id) ranges,\n"
+         "                           1-64 (default 1); a resumed apply keeps the ranges of the first run\n"
          "  --lock-timeout D         per batch (default 2s)\n"
          "  --statement-timeout D    per batch (default 30s)\n"
          "  --min-age D              leave rows younger than this for a later run (default 10m)\n"
@@ -93,6 +95,7 @@ std::variant<Options, std::string> ParseArgs(const std::vector<std::string>& arg
     else if (flag == "--batch-size") e = count(flag, value, 1, &o.batch_size);
     else if (flag == "--rows-per-second") e = count(flag, value, 0, &o.rows_per_second);
     else if (flag == "--retries") e = count(flag, value, 0, &o.retries);
+    else if (flag == "--jobs") e = count(flag, value, 1, &o.jobs);
     else if (flag == "--lock-timeout") e = duration(flag, value, &o.lock_timeout_ms);
     else if (flag == "--statement-timeout") e = duration(flag, value, &o.statement_timeout_ms);
     else if (flag == "--min-age") e = duration(flag, value, &o.min_age_ms);
@@ -111,6 +114,7 @@ std::variant<Options, std::string> ParseArgs(const std::vector<std::string>& arg
     if (!e.empty()) return e;
   }
   if (o.batch_size > 100000) return "--batch-size wants at most 100000 (short transactions)";
+  if (o.jobs > 64) return "--jobs wants at most 64 (each job is a connection)";
   const bool by_config = !o.config_path.empty() || !o.ledger.empty();
   if (by_config && !o.dsn.empty()) return "give either --config and --ledger, or --dsn, not both";
   if (!by_config && o.dsn.empty()) return "which ledger? give --config FILE --ledger NAME, or --dsn DSN";

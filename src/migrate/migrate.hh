@@ -30,6 +30,7 @@ struct Options {
   std::int64_t statement_timeout_ms = 30000;   // --statement-timeout
   std::int64_t min_age_ms = 10 * 60 * 1000;    // --min-age: younger rows are left for a later run
   std::int64_t retries = 5;                // --retries: per batch, on lock/statement timeout or serialization failure
+  std::int64_t jobs = 1;                   // --jobs: apply's connections, each on its own keyset range
   bool synchronous_commit = true;          // --synchronous-commit on|off (apply, rollback)
   ProgressMode progress = ProgressMode::kAuto; // --progress auto|bar|json
 };

@@ -1,8 +1,14 @@
 #include "migrate/runner.hh"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -101,6 +107,7 @@ class Migration {
     c.prepare = false;
     try {
       conn_.emplace(c);
+    connect_ = c;
     } catch (const pq::PqError& e) {
       throw Failure{kExitDatabase, "cannot connect to " + where_ + ": " + e.what()};
     }
@@ -169,7 +176,9 @@ class Migration {
     try {
       db().Exec(sql);
       db().Exec("CREATE TABLE IF NOT EXISTS provledger_migrate_state (table_name text PRIMARY KEY, "
-                "cursor text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())");
+                "cursor text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), range_end text)");
+      // A state table of a version before --jobs: the end of a range (NULL: the last row).
+      db().Exec("ALTER TABLE provledger_migrate_state ADD COLUMN IF NOT EXISTS range_end text");
     } catch (const pq::PqError& e) {
       if (e.sqlstate() == "42501") {
         throw Failure{kExitDatabase, "role \"" + user_ + "\" may not create the archive table " + o_.archive_table +
@@ -199,6 +208,7 @@ class Migration {
     bar_shown_ = false;
   }
 
+  std::string Pick(const std::string& json, const std::string& text) const { return json_ ? json : text; }
   // One result line: JSON (non-terminal) or text.
   void Line(const std::string& json, const std::string& text) {
     if (json_) {
@@ -278,7 +288,10 @@ class Migration {
   }
 
   void Unconvertible(const V1Row& row, receipt::Error code, const std::string& why) {
-    Line("{\"event\":\"unconvertible\",\"receipt_id\":" + Json(row.receipt_id) + ",\"code\":\"" +
+    io_.out << UnconvertibleLine(row, code, why) << "\n";
+  }
+  std::string UnconvertibleLine(const V1Row& row, receipt::Error code, const std::string& why) const {
+    return Pick("{\"event\":\"unconvertible\",\"receipt_id\":" + Json(row.receipt_id) + ",\"code\":\"" +
              receipt::ErrorName(code) + "\",\"reason\":" + Json(why) + "}",
          "cannot convert " + Printable(row.receipt_id, 128) + ": " + why);
   }
@@ -325,7 +338,8 @@ class Migration {
     return kExitOk;
   }
 
-  bool Stopped() const { return io_.stop != nullptr && io_.stop->load(); }
+  // SIGINT/SIGTERM, or an apply worker failed (the others stop after their batch).
+  bool Stopped() const { return (io_.stop != nullptr && io_.stop->load()) || failed_.load(); }
 
   int Interrupted(const Progress& p) {
     EndBar();
@@ -339,17 +353,17 @@ class Migration {
   // Runs `batch` in a transaction; retries lock/statement timeouts,
   // serialization failures and deadlocks.
   template <class F>
-  void Transaction(F&& batch) {
+  void Transaction(pq::Connection& c, F&& batch) {
     for (std::int64_t attempt = 0;; ++attempt) {
       try {
-        db().Exec("BEGIN");
+        c.Exec("BEGIN");
         batch();
-        db().Exec("COMMIT");
+        c.Exec("COMMIT");
         return;
       } catch (const pq::PqError& e) {
-        if (db().ok()) {
+        if (c.ok()) {
           try {
-            db().Exec("ROLLBACK");
+            c.Exec("ROLLBACK");
           } catch (const pq::PqError&) {
           }
         }
@@ -363,127 +377,175 @@ class Migration {
           }
           throw;
         }
-        ++retries_;
+        retries_.fetch_add(1);
         io_.sleep_us(200000 * (attempt + 1));
       }
     }
   }
 
-  int Apply() {
-    Lock();
-    CreateArchive();
+  // ---- apply: keyset ranges, one connection each ----
+
+  // A (created_at µs, receipt_id) key of the apply's keyset.
+  struct Key {
+    std::int64_t us = 0;
+    std::string id;
+  };
+  // A range of the keyset: rows with key > cursor (none: from the first
+  // row) and key <= end (none: to the last). Its cursor is saved in
+  // provledger_migrate_state under `state_key` with every batch, and the
+  // row is deleted when the range is done: a resumed apply continues
+  // exactly the unfinished ranges. --jobs 1 (one range over the whole
+  // table) uses the key "<table>" with no end, the layout of earlier
+  // versions; --jobs N uses "<table> #<k>" (a table name has no space).
+  struct Range {
+    std::string state_key;
+    std::optional<Key> cursor, end;
+  };
+
+  static std::string KeyText(const std::optional<Key>& k) { return k ? CursorText(k->us, k->id) : std::string(); }
+
+  // Session settings of an apply connection.
+  void ApplySession(pq::Connection& c) {
     // The write statement joins the batch's arrays to the locked rows by
     // ctid (a TID scan per row, no index lookup); never a hash or merge
     // join against a scan of the whole table.
-    db().Exec("SET enable_hashjoin = off");
-    db().Exec("SET enable_mergejoin = off");
-    if (!o_.synchronous_commit) db().Exec("SET synchronous_commit = off");
-    const std::int64_t cutoff = Cutoff();
-    std::int64_t cursor_us = 0;
-    std::string cursor_id;
-    bool first = true;
-    {
-      auto r = db().Exec("SELECT cursor FROM provledger_migrate_state WHERE table_name = $1", {o_.table});
-      if (r.rows() == 1) {
-        if (auto c = ParseCursor(r.text(0, 0))) {
-          cursor_us = c->first;
-          cursor_id = c->second;
-          first = false;
-        }
+    c.Exec("SET enable_hashjoin = off");
+    c.Exec("SET enable_mergejoin = off");
+    if (!o_.synchronous_commit) c.Exec("SET synchronous_commit = off");
+  }
+
+  // The unfinished ranges of an earlier apply (empty: none).
+  std::vector<Range> SavedRanges() {
+    auto r = db().Exec("SELECT table_name, cursor, range_end FROM provledger_migrate_state WHERE table_name = $1 "
+                       "OR left(table_name, length($1) + 2) = $1 || ' #' ORDER BY table_name",
+                       {o_.table});
+    std::vector<Range> out;
+    for (int i = 0; i < r.rows(); ++i) {
+      Range g;
+      g.state_key = r.text(i, 0);
+      if (auto c = ParseCursor(r.text(i, 1))) g.cursor = Key{c->first, c->second};
+      if (!r.is_null(i, 2)) {
+        auto e = ParseCursor(r.text(i, 2));
+        // An end that does not parse: run to the last row (safe: apply
+        // converts a row once, under its row lock).
+        if (e) g.end = Key{e->first, e->second};
+      }
+      out.push_back(std::move(g));
+    }
+    return out;
+  }
+
+  // --jobs ranges of about equal numbers of v1 rows older than the cutoff:
+  // split points are percentiles of created_at over a sample of about
+  // 50 000 rows of the table (TABLESAMPLE SYSTEM; all rows of a small
+  // table). A split at created_at t is the key (t, ''): rows created at t
+  // go to the range after it. Saved in one transaction before any batch.
+  std::vector<Range> NewRanges(std::int64_t cutoff) {
+    std::vector<Range> out;
+    if (o_.jobs <= 1) {
+      out.push_back(Range{o_.table, std::nullopt, std::nullopt});
+    } else {
+      const double tuples = static_cast<double>(
+          db().Exec("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = $1::regclass", {table_})
+              .int64(0, 0));
+      const double pct = tuples > 50000 ? std::max(0.01, 100.0 * 50000 / tuples) : 100.0;
+      std::string fractions = "{";
+      for (std::int64_t k = 1; k < o_.jobs; ++k) {
+        if (k > 1) fractions += ',';
+        fractions += std::to_string(static_cast<double>(k) / static_cast<double>(o_.jobs));
+      }
+      fractions += '}';
+      char pct_text[32];
+      std::snprintf(pct_text, sizeof pct_text, "%.4f", pct);
+      auto r = db().Exec("SELECT unnest(percentile_disc($1::float8[]) WITHIN GROUP (ORDER BY "
+                         "(extract(epoch FROM created_at) * 1000000)::bigint)) FROM " + table_ +
+                         " TABLESAMPLE SYSTEM (" + pct_text + ") WHERE version = 1 AND created_at < " + Epoch("$2"),
+                         {fractions, cutoff});
+      std::vector<std::int64_t> splits;
+      for (int i = 0; i < r.rows(); ++i) {
+        if (!r.is_null(i, 0)) splits.push_back(r.int64(i, 0));
+      }
+      std::sort(splits.begin(), splits.end());
+      splits.erase(std::unique(splits.begin(), splits.end()), splits.end());
+      std::optional<Key> lo;
+      for (std::size_t k = 0; k <= splits.size(); ++k) {
+        std::optional<Key> hi;
+        if (k < splits.size()) hi = Key{splits[k], ""};
+        out.push_back(Range{o_.table + " #" + std::to_string(k), lo, hi});
+        lo = hi;
       }
     }
-    const bool resumed = !first;
-    Progress p{"apply", 0, 0, 0, 0, 0};
-    p.total = resumed ? db().Exec("SELECT count(*) FROM " + table_ + " WHERE version = 1 AND (created_at, "
-                                  "receipt_id) > (" + Epoch("$1") + ", $2::text) AND created_at < " + Epoch("$3"),
-                                  {cursor_us, cursor_id, cutoff}).int64(0, 0)
-                      : db().Exec("SELECT count(*) FROM " + table_ + " WHERE version = 1 AND created_at < " +
-                                  Epoch("$1"), {cutoff}).int64(0, 0);
-    // One statement per batch writes the archive rows (the originals, read
-    // from the same snapshot as the update, so before it), converts the rows
-    // and saves the cursor. $1..$7: arrays of ctid, receipt_id, v2 body,
-    // hash, region, policy_version, kid; $8/$9: table name and cursor.
-    const std::string write =
-        "WITH u AS (SELECT * FROM unnest($1::tid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
-        "$7::text[]) AS u(t, id, b, h, region, policy_version, kid)), "
-        "a AS (INSERT INTO " + archive_ +
-        " (receipt_id, version, body, content_hash, region, policy_version, kid, new_content_hash) "
-        "SELECT r.receipt_id, r.version, r.body, r.content_hash, r.region, r.policy_version, r.kid, u.h FROM " +
-        table_ + " r JOIN u ON r.ctid = u.t AND r.receipt_id = u.id WHERE r.version = 1 "
-        "ON CONFLICT (receipt_id) DO NOTHING RETURNING 1), "
-        "w AS (UPDATE " + table_ + " r SET version = 2, body = u.b::" + body_type_ +
-        ", content_hash = u.h, region = u.region, policy_version = u.policy_version, kid = u.kid "
-        "FROM u WHERE r.ctid = u.t AND r.receipt_id = u.id AND r.version = 1 RETURNING 1), "
-        "c AS (INSERT INTO provledger_migrate_state (table_name, cursor) VALUES ($8, $9) ON CONFLICT (table_name) "
-        "DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now() RETURNING 1) "
-        "SELECT (SELECT count(*) FROM w), (SELECT count(*) FROM a), (SELECT count(*) FROM c)";
-    const std::string save_cursor =
-        "INSERT INTO provledger_migrate_state (table_name, cursor) VALUES ($1, $2) ON CONFLICT (table_name) "
-        "DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()";
-    const std::int64_t t0 = io_.now_us();
-    std::int64_t unconvertible = 0;
-    std::string ctids, ids, bodies, hashes, regions, policies, kids;
-    for (;;) {
-      std::int64_t rows = 0, conv = 0, skip = 0, last_us = 0;
-      std::string last;
-      Transaction([&] {
-        rows = conv = skip = 0;
-        auto r = db().Exec(SelectV1(true, true, first), {cursor_us, cursor_id, o_.batch_size, cutoff});
-        rows = r.rows();
-        if (rows == 0) return;
-        for (auto* s : {&ctids, &ids, &bodies, &hashes, &regions, &policies, &kids}) s->assign("{");
-        for (int i = 0; i < r.rows(); ++i) {
-          const V1Row row = ReadRow(r, i);
-          auto c = ConvertRow(row);
-          if (!c) {
-            ++skip;
-            if (bar_shown_) EndBar();
-            Unconvertible(row, c.code(), c.error());
-            continue;
-          }
-          const auto model = receipt::ReadV2(c.value().body);   // the columns the conversion filled
-          AppendArrayElem(&ctids, r.text(i, 10));
-          AppendArrayElem(&ids, row.receipt_id);
-          AppendArrayElem(&bodies, c.value().body);
-          AppendArrayElem(&hashes, c.value().hash);
-          AppendArrayElem(&regions, model.value().region);
-          AppendArrayElem(&policies, model.value().policy_version);
-          AppendArrayElem(&kids, model.value().kid);
-          ++conv;
-        }
-        for (auto* s : {&ctids, &ids, &bodies, &hashes, &regions, &policies, &kids}) s->push_back('}');
-        last = std::string(r.text(r.rows() - 1, 0));
-        last_us = r.int64(r.rows() - 1, 8);
-        const std::string cursor_text = CursorText(last_us, last);
-        if (conv > 0) {
-          auto w = db().Exec(write, {ctids, ids, bodies, hashes, regions, policies, kids, o_.table, cursor_text});
-          // Every row is locked by this transaction since the SELECT: each
-          // converts, and gets its archive row unless one is left from before.
-          if (w.int64(0, 0) != conv) {
-            throw pq::PqError(ErrorKind::kQuery, "",
-                              "the batch updated " + std::string(w.text(0, 0)) + " rows, not " +
-                                  std::to_string(conv) + " (rows changed under their lock?)");
-          }
-        } else {
-          db().Exec(save_cursor, {o_.table, cursor_text});
-        }
-      });
-      if (rows == 0) break;
-      first = false;
-      cursor_us = last_us;
-      cursor_id = last;
-      p.scanned += rows;
-      p.converted += conv;
-      p.skipped += skip;
-      unconvertible += skip;
-      p.elapsed_us = io_.now_us() - t0;
-      Report(p, false);
-      if (Stopped()) return Interrupted(p);
-      const std::int64_t wait = ThrottleSleepUs(p.converted, o_.rows_per_second, io_.now_us() - t0);
-      if (wait > 0) io_.sleep_us(wait);
+    Transaction(db(), [&] {
+      for (const auto& g : out) {
+        db().Exec("INSERT INTO provledger_migrate_state (table_name, cursor, range_end) VALUES ($1, $2, $3) "
+                  "ON CONFLICT (table_name) DO UPDATE SET cursor = EXCLUDED.cursor, range_end = EXCLUDED.range_end, "
+                  "updated_at = now()",
+                  {g.state_key, KeyText(g.cursor), g.end ? pq::Param(KeyText(g.end)) : pq::Param(nullptr)});
+      }
+    });
+    return out;
+  }
+
+  // Rows of `g` older than the cutoff that are still v1.
+  std::int64_t RangeCount(const Range& g, std::int64_t cutoff) {
+    std::string sql = "SELECT count(*) FROM " + table_ + " WHERE version = 1 AND created_at < " + Epoch("$1");
+    std::vector<pq::Param> params{cutoff};
+    if (g.cursor) {
+      sql += " AND (created_at, receipt_id) > (" + Epoch("$2") + ", $3::text)";
+      params.insert(params.end(), {g.cursor->us, g.cursor->id});
     }
-    db().Exec("DELETE FROM provledger_migrate_state WHERE table_name = $1", {o_.table});
-    p.elapsed_us = io_.now_us() - t0;
+    if (g.end) {
+      const auto n = std::to_string(params.size() + 1);
+      sql += " AND (created_at, receipt_id) <= (" + Epoch("$" + n) + ", $" + std::to_string(params.size() + 2) +
+             "::text)";
+      params.insert(params.end(), {g.end->us, g.end->id});
+    }
+    return db().Exec(sql, params).int64(0, 0);
+  }
+
+  int Apply() {
+    Lock();
+    CreateArchive();
+    ApplySession(db());
+    const std::int64_t cutoff = Cutoff();
+    cutoff_ = cutoff;
+    std::vector<Range> ranges = SavedRanges();
+    const bool resumed = !ranges.empty();
+    if (!resumed) ranges = NewRanges(cutoff);
+    ranges_total_ = static_cast<std::int64_t>(ranges.size());
+    Progress p{"apply", 0, 0, 0, 0, 0};
+    for (const auto& g : ranges) p.total += RangeCount(g, cutoff);
+    progress_ = p;
+    unconvertible_ = 0;
+    apply_t0_ = io_.now_us();
+    for (auto& g : ranges) queue_.push_back(std::move(g));
+    const std::size_t workers = std::min<std::size_t>(static_cast<std::size_t>(o_.jobs), queue_.size());
+    if (workers <= 1) {
+      ApplyWorker(db());
+    } else {
+      // One connection per worker; this one keeps the advisory lock.
+      std::vector<std::unique_ptr<pq::Connection>> conns;
+      for (std::size_t i = 0; i < workers; ++i) {
+        try {
+          conns.push_back(std::make_unique<pq::Connection>(connect_));
+        } catch (const pq::PqError& e) {
+          throw Failure{kExitDatabase, "cannot open connection " + std::to_string(i + 2) + " of --jobs " +
+                                           std::to_string(o_.jobs) + " to " + where_ + ": " + e.what()};
+        }
+        conns.back()->Exec("SET client_min_messages = warning");
+        ApplySession(*conns.back());
+      }
+      std::vector<std::thread> threads;
+      for (auto& c : conns) threads.emplace_back([this, &c] { ApplyWorker(*c); });
+      for (auto& t : threads) t.join();
+    }
+    if (worker_error_) std::rethrow_exception(worker_error_);
+    p = progress_;
+    if (Stopped()) return Interrupted(p);
+    // Every range is done (each deleted its row); rows of an older layout too.
+    db().Exec("DELETE FROM provledger_migrate_state WHERE table_name = $1 OR left(table_name, length($1) + 2) = "
+              "$1 || ' #'", {o_.table});
+    p.elapsed_us = io_.now_us() - apply_t0_;
     Report(p, true);
     EndBar();
     const std::int64_t remaining = Count("version = 1");
@@ -496,17 +558,152 @@ class Migration {
     std::snprintf(rate_text, sizeof rate_text, "%.0f", rate);
     char secs_text[32];
     std::snprintf(secs_text, sizeof secs_text, "%.3f", secs);
+    const std::string jobs_text = std::to_string(std::max<std::size_t>(workers, 1));
     Line("{\"event\":\"apply\",\"table\":" + Json(o_.table) + ",\"resumed\":" + (resumed ? "true" : "false") +
+             ",\"jobs\":" + jobs_text + ",\"ranges\":" + std::to_string(ranges_total_) +
              ",\"scanned\":" + std::to_string(p.scanned) + ",\"converted\":" + std::to_string(p.converted) +
-             ",\"unconvertible\":" + std::to_string(unconvertible) + ",\"younger_than_min_age\":" +
+             ",\"unconvertible\":" + std::to_string(unconvertible_) + ",\"younger_than_min_age\":" +
              std::to_string(young) + ",\"v1_remaining\":" + std::to_string(remaining) + ",\"retries\":" +
-             std::to_string(retries_) + ",\"elapsed_s\":" + secs_text + ",\"converted_per_s\":" + rate_text + "}",
+             std::to_string(retries_.load()) + ",\"elapsed_s\":" + secs_text + ",\"converted_per_s\":" + rate_text +
+             "}",
          "apply: converted " + std::to_string(p.converted) + " of " + std::to_string(p.scanned) + " v1 rows in " +
-             o_.table + (resumed ? " (resumed)" : "") + " in " + secs_text + " s (" + rate_text + " rows/s); " +
-             std::to_string(unconvertible) + " cannot convert (listed above), " + std::to_string(young) +
-             " younger than --min-age; " + std::to_string(remaining) + " v1 rows remain. Originals are in " +
-             o_.archive_table + ".");
+             o_.table + (resumed ? " (resumed)" : "") + " in " + secs_text + " s (" + rate_text + " rows/s, " +
+             jobs_text + " connection(s)); " + std::to_string(unconvertible_) +
+             " cannot convert (listed above), " + std::to_string(young) + " younger than --min-age; " +
+             std::to_string(remaining) + " v1 rows remain. Originals are in " + o_.archive_table + ".");
     return kExitOk;
+  }
+
+  // Takes ranges off the queue until none is left, the run is stopped or
+  // a worker failed. An error is kept for Apply and stops the others after
+  // their batch.
+  void ApplyWorker(pq::Connection& c) {
+    try {
+      for (;;) {
+        Range g;
+        {
+          std::lock_guard<std::mutex> l(mu_);
+          if (queue_.empty() || Stopped()) return;
+          g = std::move(queue_.front());
+          queue_.pop_front();
+        }
+        if (!ApplyRange(c, g)) return;
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> l(mu_);
+      if (!worker_error_) worker_error_ = std::current_exception();
+      failed_.store(true);
+    }
+  }
+
+  // Converts one range in batches; false when stopped before its end.
+  bool ApplyRange(pq::Connection& c, Range& g) {
+    // One statement per batch writes the archive rows (the originals, read
+    // from the same snapshot as the update, so before it), converts the rows
+    // and saves the range's cursor. $1..$7: arrays of ctid, receipt_id, v2
+    // body, hash, region, policy_version, kid; $8/$9: state key and cursor.
+    const std::string write =
+        "WITH u AS (SELECT * FROM unnest($1::tid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
+        "$7::text[]) AS u(t, id, b, h, region, policy_version, kid)), "
+        "a AS (INSERT INTO " + archive_ +
+        " (receipt_id, version, body, content_hash, region, policy_version, kid, new_content_hash) "
+        "SELECT r.receipt_id, r.version, r.body, r.content_hash, r.region, r.policy_version, r.kid, u.h FROM " +
+        table_ + " r JOIN u ON r.ctid = u.t AND r.receipt_id = u.id WHERE r.version = 1 "
+        "ON CONFLICT (receipt_id) DO NOTHING RETURNING 1), "
+        "w AS (UPDATE " + table_ + " r SET version = 2, body = u.b::" + body_type_ +
+        ", content_hash = u.h, region = u.region, policy_version = u.policy_version, kid = u.kid "
+        "FROM u WHERE r.ctid = u.t AND r.receipt_id = u.id AND r.version = 1 RETURNING 1), "
+        "c AS (INSERT INTO provledger_migrate_state (table_name, cursor, range_end) VALUES ($8, $9, $10) "
+        "ON CONFLICT (table_name) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now() RETURNING 1) "
+        "SELECT (SELECT count(*) FROM w), (SELECT count(*) FROM a), (SELECT count(*) FROM c)";
+    const std::string save_cursor =
+        "INSERT INTO provledger_migrate_state (table_name, cursor, range_end) VALUES ($1, $2, $3) "
+        "ON CONFLICT (table_name) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()";
+    // v1 rows of the range older than the cutoff, in keyset order, locked.
+    // $1/$2: cursor, $3: limit, $4: cutoff, $5/$6: the range's end.
+    std::string select =
+        "SELECT receipt_id, tenant_id, op_id, coalesce(region, ''), coalesce(policy_version, ''), "
+        "coalesce(kid, ''), body::text, content_hash, (extract(epoch FROM created_at) * 1000000)::bigint, "
+        "ctid::text FROM " + table_ + " WHERE version = 1 AND created_at < " + Epoch("$4");
+    const std::string first_select = select + " AND $1::bigint IS NOT NULL AND $2::text IS NOT NULL";
+    const std::string next_select = select + " AND (created_at, receipt_id) > (" + Epoch("$1") + ", $2::text)";
+    const std::string end_cond = g.end ? " AND (created_at, receipt_id) <= (" + Epoch("$5") + ", $6::text)"
+                                       : " AND $5::bigint IS NOT NULL AND $6::text IS NOT NULL";
+    const std::string tail = end_cond + " ORDER BY created_at, receipt_id LIMIT $3 FOR UPDATE";
+    const pq::Param end_param = g.end ? pq::Param(KeyText(g.end)) : pq::Param(nullptr);
+    const std::int64_t end_us = g.end ? g.end->us : 0;
+    const std::string end_id = g.end ? g.end->id : std::string();
+    std::string ctids, ids, bodies, hashes, regions, policies, kids;
+    for (;;) {
+      std::int64_t rows = 0, conv = 0, skip = 0;
+      Key last;
+      std::vector<std::string> unconvertible_lines;
+      Transaction(c, [&] {
+        rows = conv = skip = 0;
+        unconvertible_lines.clear();
+        auto r = c.Exec((g.cursor ? next_select : first_select) + tail,
+                        {g.cursor ? g.cursor->us : 0, g.cursor ? g.cursor->id : std::string(), o_.batch_size,
+                         cutoff_, end_us, end_id});
+        rows = r.rows();
+        if (rows == 0) return;
+        for (auto* s : {&ctids, &ids, &bodies, &hashes, &regions, &policies, &kids}) s->assign("{");
+        for (int i = 0; i < r.rows(); ++i) {
+          const V1Row row = ReadRow(r, i);
+          auto cv = ConvertRow(row);
+          if (!cv) {
+            ++skip;
+            unconvertible_lines.push_back(UnconvertibleLine(row, cv.code(), cv.error()));
+            continue;
+          }
+          const auto model = receipt::ReadV2(cv.value().body);   // the columns the conversion filled
+          AppendArrayElem(&ctids, r.text(i, 9));
+          AppendArrayElem(&ids, row.receipt_id);
+          AppendArrayElem(&bodies, cv.value().body);
+          AppendArrayElem(&hashes, cv.value().hash);
+          AppendArrayElem(&regions, model.value().region);
+          AppendArrayElem(&policies, model.value().policy_version);
+          AppendArrayElem(&kids, model.value().kid);
+          ++conv;
+        }
+        for (auto* s : {&ctids, &ids, &bodies, &hashes, &regions, &policies, &kids}) s->push_back('}');
+        last = Key{r.int64(r.rows() - 1, 8), std::string(r.text(r.rows() - 1, 0))};
+        const std::string cursor_text = CursorText(last.us, last.id);
+        if (conv > 0) {
+          auto w = c.Exec(write, {ctids, ids, bodies, hashes, regions, policies, kids, g.state_key, cursor_text,
+                                  end_param});
+          // Every row is locked by this transaction since the SELECT: each
+          // converts, and gets its archive row unless one is left from before.
+          if (w.int64(0, 0) != conv) {
+            throw pq::PqError(ErrorKind::kQuery, "",
+                              "the batch updated " + std::string(w.text(0, 0)) + " rows, not " +
+                                  std::to_string(conv) + " (rows changed under their lock?)");
+          }
+        } else {
+          c.Exec(save_cursor, {g.state_key, cursor_text, end_param});
+        }
+      });
+      if (rows == 0) break;
+      g.cursor = last;
+      const std::int64_t total_converted = converted_.fetch_add(conv) + conv;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        for (const auto& line : unconvertible_lines) {
+          if (bar_shown_) EndBar();
+          io_.out << line << "\n";
+        }
+        progress_.scanned += rows;
+        progress_.converted += conv;
+        progress_.skipped += skip;
+        unconvertible_ += skip;
+        progress_.elapsed_us = io_.now_us() - apply_t0_;
+        Report(progress_, false);
+      }
+      if (Stopped()) return false;
+      const std::int64_t wait = ThrottleSleepUs(total_converted, o_.rows_per_second, io_.now_us() - apply_t0_);
+      if (wait > 0) io_.sleep_us(wait);
+    }
+    c.Exec("DELETE FROM provledger_migrate_state WHERE table_name = $1", {g.state_key});
+    return true;
   }
 
   int Verify() {
@@ -629,12 +826,13 @@ class Migration {
     for (;;) {
       std::int64_t rows = 0, restored = 0;
       std::string last;
-      Transaction([&] {
+      Transaction(db(), [&] {
         auto r = db().Exec(sql, {cursor, o_.batch_size});
         rows = r.int64(0, 1);
         restored = r.int64(0, 2);
         if (rows > 0) last = std::string(r.text(0, 0));
-        db().Exec("DELETE FROM provledger_migrate_state WHERE table_name = $1", {o_.table});
+        db().Exec("DELETE FROM provledger_migrate_state WHERE table_name = $1 OR left(table_name, length($1) + 2) "
+                  "= $1 || ' #'", {o_.table});
       });
       if (rows == 0) break;
       cursor = last;
@@ -665,7 +863,18 @@ class Migration {
   bool archive_exists_ = false;
   bool json_ = false, bar_ = false, bar_shown_ = false;
   std::int64_t last_report_us_ = INT64_MIN / 2;
-  std::int64_t retries_ = 0;
+  std::atomic<std::int64_t> retries_{0};
+  pq::ConnectOptions connect_;
+  // apply: the ranges not yet taken by a worker, the progress of all
+  // workers (both under mu_, as is output to io_), rows converted (the
+  // throttle's total), the first worker error.
+  std::mutex mu_;
+  std::deque<Range> queue_;
+  Progress progress_;
+  std::int64_t unconvertible_ = 0, apply_t0_ = 0, cutoff_ = 0, ranges_total_ = 0;
+  std::atomic<std::int64_t> converted_{0};
+  std::atomic<bool> failed_{false};
+  std::exception_ptr worker_error_;
 };
 
 }  // namespace

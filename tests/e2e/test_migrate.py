@@ -4,9 +4,13 @@ while the simulator writes live traffic and the exporter polls.
 
 - errors a user can make: wrong DSN, missing table, no permission, a second
   apply while one holds the advisory lock;
-- plan writes nothing and lists the unconvertible row; apply converts every
+- plan writes nothing and lists the unconvertible rows; apply converts every
   convertible v1 row older than --min-age (in batches, JSON progress lines),
   is idempotent (a second apply converts nothing), archives every original;
+- apply --jobs 2 (two connections on disjoint keyset ranges), interrupted by
+  SIGINT: one cursor per range is saved; the next apply resumes each range
+  exactly where it stopped (an unconvertible row behind the first range's
+  cursor is not read again) and converts exactly the rest;
   verify passes; the exporter's decode errors are unchanged and its coverage
   equals that of a fresh exporter started after the migration;
 - rollback restores every original body, hash and column byte for byte.
@@ -53,13 +57,17 @@ def test_migrate():
                           "--seed", "21", "--end-ts", str(end)], check=True, capture_output=True, text=True)
     log("loaded:", out.stdout.strip()[-200:])
     dsn = pg.dsn("ledger_eu")
-    # A v1 receipt that cannot become v2 (its body names another tenant), and
-    # a bad row the exporter counts as a decode error (recent: the exporter
-    # reads its coverage window; --min-age keeps the migration out of it).
+    # Two v1 receipts that cannot become v2 (their bodies name another
+    # tenant): one before all of the history (the first row of the first
+    # keyset range: its first batch reads it), one near its end; and a bad
+    # row the exporter counts as a decode error (recent: the exporter reads
+    # its coverage window; --min-age keeps the migration out of it).
     pg.psql("ledger_eu", "INSERT INTO receipts(receipt_id,tenant_id,op_id,region,policy_version,kid,version,body,"
                          "content_hash,created_at) VALUES "
                          "('zz-unconvertible','tenant-0001','op-u1','eu-west','p','k',1,'{\"tenant\":\"other\"}','h1',"
                          f"to_timestamp({end - 600})),"
+                         "('zz-unconvertible-early','tenant-0001','op-u0','eu-west','p','k',1,'{\"tenant\":\"x\"}',"
+                         f"'h0',to_timestamp({end - 2 * 3600})),"
                          "('zz-bad','tenant-0001','op-u2','eu-west','p','k',2,'{\"schema\":\"x\"}','h2',"
                          "now() - interval '1 minute')")
     v1_total = int(pg.psql("ledger_eu", "SELECT count(*) FROM receipts WHERE version = 1")[0][0])
@@ -82,9 +90,10 @@ def test_migrate():
     ev = events(r.stdout)
     plan = [e for e in ev if e["event"] == "plan"][0]
     assert plan["v1_rows"] == v1_total, plan
-    assert plan["unconvertible"] == 1 and plan["convertible"] == v1_total - 1, plan
+    assert plan["unconvertible"] == 2 and plan["convertible"] == v1_total - 2, plan
     bad = [e for e in ev if e["event"] == "unconvertible"]
-    assert [e["receipt_id"] for e in bad] == ["zz-unconvertible"] and bad[0]["code"] == "convert", bad
+    assert [e["receipt_id"] for e in bad] == ["zz-unconvertible-early", "zz-unconvertible"], bad
+    assert all(e["code"] == "convert" for e in bad), bad
     assert snapshot(pg, "ledger_eu") == before, "plan wrote something"
     assert pg.psql("ledger_eu", "SELECT to_regclass('receipts_v1_archive') IS NULL")[0][0] == "t"
 
@@ -116,42 +125,57 @@ def test_migrate():
             wait_until(lambda: pg.psql("ledger_eu", "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
                        [0][0] == "0", what="lock released")
 
-        # apply, stopped by SIGINT after its first batch (throttled so that it
-        # is still running): every finished batch is committed with its
-        # archive rows and the keyset cursor; exit 4.
+        # apply on 2 connections, stopped by SIGINT after a first batch
+        # (throttled so that it is still running): every finished batch is
+        # committed with its archive rows and its range's keyset cursor; exit 4.
         p = subprocess.Popen([MIGRATE, "apply", "--dsn", dsn, "--min-age", "15m", "--batch-size", "500",
-                              "--rows-per-second", "1000", "--progress", "json"], stdout=subprocess.PIPE,
-                             text=True)
-        first = p.stdout.readline()
-        assert first.startswith('{"event":"progress"'), first
+                              "--rows-per-second", "1000", "--jobs", "2", "--progress", "json"],
+                             stdout=subprocess.PIPE, text=True)
+        out = ""
+        while not out.endswith("\n") or not out.splitlines()[-1].startswith('{"event":"progress"'):
+            line = p.stdout.readline()
+            assert line, out
+            out += line
         p.send_signal(signal.SIGINT)
-        out = first + p.stdout.read()
+        out += p.stdout.read()
         p.wait(timeout=120)
         assert p.returncode == 4, (p.returncode, out)
         intr = [e for e in events(out) if e["event"] == "interrupted"][0]
         log("interrupted:", intr)
-        assert 0 < intr["converted"] < v1_total - 1, intr
+        assert 0 < intr["converted"] < v1_total - 2, intr
+        # The first range's first batch read the early unconvertible row.
+        assert [e["receipt_id"] for e in events(out) if e["event"] == "unconvertible"] == \
+            ["zz-unconvertible-early"], out
         assert pg.psql("ledger_eu", "SELECT count(*) FROM receipts_v1_archive")[0][0] == str(intr["converted"])
         assert pg.psql("ledger_eu", "SELECT count(*) FROM receipts r JOIN receipts_v1_archive a USING (receipt_id) "
                                     "WHERE r.version = 2")[0][0] == str(intr["converted"])
-        assert pg.psql("ledger_eu", "SELECT count(*) FROM provledger_migrate_state")[0][0] == "1"
+        state = pg.psql("ledger_eu", "SELECT table_name, cursor <> '', range_end IS NULL FROM "
+                                     "provledger_migrate_state ORDER BY table_name")
+        # Range 0 ends at the split point, range 1 runs to the last row.
+        assert [row[0] for row in state] == ["receipts #0", "receipts #1"] and state[0][2] == "f" and \
+            state[1][2] == "t", state
+        assert state[0][1] == "t", state   # range 0 has a cursor: its first batch committed
 
-        # apply again: resumes at the cursor and converts the rest (commits
-        # without waiting for the WAL flush: resumable, so safe).
+        # apply again: resumes every range at its cursor and converts the rest
+        # (commits without waiting for the WAL flush: resumable, so safe).
         r = migrate("apply", "--dsn", dsn, "--min-age", "15m", "--batch-size", "500", "--synchronous-commit", "off",
-                    "--progress", "json", check=0)
+                    "--jobs", "2", "--progress", "json", check=0)
         ev = events(r.stdout)
         done = [e for e in ev if e["event"] == "apply"][0]
         log("apply:", done)
         assert done["resumed"] is True, done
-        assert intr["converted"] + done["converted"] == v1_total - 1, (intr, done)
+        assert done["jobs"] == 2 and done["ranges"] == 2, done
+        assert intr["converted"] + done["converted"] == v1_total - 2, (intr, done)
         assert pg.psql("ledger_eu", "SELECT count(*) FROM provledger_migrate_state")[0][0] == "0"
+        # Only the late unconvertible row: the early one is behind range 0's cursor.
         assert done["unconvertible"] == 1, done
+        assert [e["receipt_id"] for e in ev if e["event"] == "unconvertible"] == ["zz-unconvertible"], ev
+        assert len({e["total"] for e in ev if e["event"] == "progress"}) == 1, "one progress stream, one total"
         assert any(e["event"] == "progress" for e in ev), "no JSON progress lines"
         # Live rows are young: the legacy share written since is still v1.
         assert done["v1_remaining"] >= 1, done
         archived = int(pg.psql("ledger_eu", "SELECT count(*) FROM receipts_v1_archive")[0][0])
-        assert archived == v1_total - 1, archived
+        assert archived == v1_total - 2, archived
 
         # Idempotent: nothing left to convert in the history.
         r = migrate("apply", "--dsn", dsn, "--min-age", "15m", "--progress", "json", check=0)
@@ -163,7 +187,7 @@ def test_migrate():
         # zz-bad (written as a broken v2 row on purpose) is the only problem.
         probs = [e for e in events(r.stdout) if e["event"] == "problem"]
         assert [p["receipt_id"] for p in probs] == ["zz-bad"], probs
-        assert ver["migrated"] == v1_total - 1 and r.returncode == 1, (ver, r.returncode)
+        assert ver["migrated"] == v1_total - 2 and r.returncode == 1, (ver, r.returncode)
 
         time.sleep(3)
         decode_after = exp.metrics().sum("provledger_exporter_poll_errors_total", kind="decode")
@@ -187,7 +211,7 @@ def test_migrate():
     # rollback restores every original; the live rows were never touched.
     r = migrate("rollback", "--dsn", dsn, "--progress", "json", check=0)
     rb = [e for e in events(r.stdout) if e["event"] == "rollback"][0]
-    assert rb["restored"] == v1_total - 1 and rb["kept"] == 0, rb
+    assert rb["restored"] == v1_total - 2 and rb["kept"] == 0, rb
     after = {row[0]: row for row in snapshot(pg, "ledger_eu")}
     for row in before:
         assert after[row[0]] == row, (row, after.get(row[0]))

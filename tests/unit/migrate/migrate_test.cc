@@ -51,6 +51,11 @@ BOOST_AUTO_TEST_CASE(arguments) {
   BOOST_TEST(Ok({"apply", "--dsn", "x", "--synchronous-commit=on"}).synchronous_commit);
   BOOST_TEST(ErrorOf({"apply", "--dsn", "x", "--synchronous-commit", "no"}) ==
              "--synchronous-commit wants on or off, got \"no\"");
+  BOOST_TEST(o.jobs == 1);
+  BOOST_TEST(Ok({"apply", "--dsn", "x", "--jobs", "4"}).jobs == 4);
+  BOOST_TEST(Ok({"apply", "--dsn", "x", "--jobs=64"}).jobs == 64);
+  BOOST_TEST(ErrorOf({"apply", "--dsn", "x", "--jobs", "0"}) == "--jobs wants an integer >= 1, got \"0\"");
+  BOOST_TEST(ErrorOf({"apply", "--dsn", "x", "--jobs", "65"}) == "--jobs wants at most 64 (each job is a connection)");
 
   BOOST_TEST(ErrorOf({}) == "missing command (plan, apply, verify or rollback)");
   BOOST_TEST(ErrorOf({"migrate"}).find("unknown command \"migrate\"") == 0);
