@@ -177,8 +177,21 @@ class Migration {
       db().Exec(sql);
       db().Exec("CREATE TABLE IF NOT EXISTS provledger_migrate_state (table_name text PRIMARY KEY, "
                 "cursor text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), range_end text)");
-      // A state table of a version before --jobs: the end of a range (NULL: the last row).
-      db().Exec("ALTER TABLE provledger_migrate_state ADD COLUMN IF NOT EXISTS range_end text");
+      // A state table of a version before --jobs lacks the end of a range
+      // (range_end, NULL: the last row).
+      if (db().Exec("SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = "
+                    "'provledger_migrate_state'::regclass AND attname = 'range_end' AND NOT attisdropped)")
+              .text(0, 0) != "t") {
+        try {
+          db().Exec("ALTER TABLE provledger_migrate_state ADD COLUMN IF NOT EXISTS range_end text");
+        } catch (const pq::PqError& e) {
+          if (e.sqlstate() != "42501") throw;
+          throw Failure{kExitDatabase, "role \"" + user_ + "\" may not add column range_end to "
+                                           "provledger_migrate_state (made by an earlier provledger_migrate; as its "
+                                           "owner: ALTER TABLE provledger_migrate_state ADD COLUMN range_end text): " +
+                                           e.what()};
+        }
+      }
     } catch (const pq::PqError& e) {
       if (e.sqlstate() == "42501") {
         throw Failure{kExitDatabase, "role \"" + user_ + "\" may not create the archive table " + o_.archive_table +

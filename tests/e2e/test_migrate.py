@@ -97,6 +97,10 @@ def test_migrate():
     assert snapshot(pg, "ledger_eu") == before, "plan wrote something"
     assert pg.psql("ledger_eu", "SELECT to_regclass('receipts_v1_archive') IS NULL")[0][0] == "t"
 
+    # The state table as an apply before --jobs made it (no range_end): apply adds the column.
+    pg.psql("ledger_eu", "CREATE TABLE provledger_migrate_state (table_name text PRIMARY KEY, cursor text NOT NULL, "
+                         "updated_at timestamptz NOT NULL DEFAULT now())")
+
     # The exporter polls and the simulator writes live traffic (young rows).
     cfg = ledger_config(pg, [("eu", "eu-west", "ledger_eu")], "traces", window="10m", grace="5s")
     exp = Exporter(cfg).start()
