@@ -63,18 +63,42 @@ def server_cpu(pgdir):
     return cpu_of(pm, children=True), bg
 
 
+def client_ports(pid):
+    """Local TCP ports of process pid's sockets (IPv4 loopback connections)."""
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                t = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if t.startswith("socket:["):
+                inodes.add(t[8:-1])
+        ports = set()
+        with open(f"/proc/{pid}/net/tcp") as f:
+            for line in f.readlines()[1:]:
+                x = line.split()
+                if x[9] in inodes:
+                    ports.add(int(x[1].split(":")[1], 16))
+        return ports
+    except OSError:
+        return set()
+
+
 class BackendCpu(threading.Thread):
     """Samples, every 0.5 s while the apply runs, the CPU of the apply's own
-    backends (pg_stat_activity.application_name = provledger_migrate: one per
-    --jobs connection plus the one holding the lock) and of autovacuum
-    workers, from /proc. The last sample of a process that has exited is kept,
-    so up to 0.5 s of each process's CPU may be missed."""
+    server backends (those serving the tool's connections: one per --jobs
+    connection plus the one holding the lock, found by the tool's client
+    ports in the backends' process titles) and of autovacuum workers, from
+    /proc (no process is started, so the sampling costs almost nothing). The
+    last sample of a process that has exited is kept, so up to 0.5 s of each
+    process's CPU may be missed."""
 
     def __init__(self, pg):
         super().__init__(daemon=True)
-        self.pg = pg
         with open(os.path.join(pg.dir, "data", "postmaster.pid")) as f:
             self.pm = int(f.readline())
+        self.client_pid = None
         self.done = threading.Event()
         self.migrate, self.autovac, self.autovac0 = {}, {}, {}
         self.max_backends = 0
@@ -82,17 +106,9 @@ class BackendCpu(threading.Thread):
     def run(self):
         first = True
         while not self.done.is_set():
-            try:
-                pids = {int(r[0]) for r in self.pg.psql("ledger_eu", "SELECT pid FROM pg_stat_activity WHERE "
-                                                                     "application_name = 'provledger_migrate'")}
-            except RuntimeError:
-                pids = set()
-            self.max_backends = max(self.max_backends, len(pids))
-            for pid in pids:
-                try:
-                    self.migrate[pid] = cpu_of(pid)
-                except OSError:
-                    pass
+            ports = client_ports(self.client_pid) if self.client_pid else set()
+            tags = {f"({p})" for p in ports}
+            n = 0
             for pid in os.listdir("/proc"):
                 if not pid.isdigit():
                     continue
@@ -108,8 +124,12 @@ class BackendCpu(threading.Thread):
                         self.autovac[pid] = c
                         if first:
                             self.autovac0[pid] = c
+                    elif any(t in cmd for t in tags):
+                        self.migrate[pid] = cpu_of(int(pid))
+                        n += 1
                 except (OSError, ValueError):
                     continue
+            self.max_backends = max(self.max_backends, n)
             first = False
             self.done.wait(0.5)
 
@@ -192,9 +212,13 @@ def main():
     bcpu.start()
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.monotonic()
-    r = subprocess.run([migrate_bin, "apply", "--dsn", pg.dsn("ledger_eu"), "--min-age", "30m", "--batch-size",
-                        str(a.batch_size), "--progress", "json",
-                        *(["--jobs", str(a.jobs)] if a.jobs != 1 else []), *a.extra.split()], capture_output=True, text=True)
+    proc = subprocess.Popen([migrate_bin, "apply", "--dsn", pg.dsn("ledger_eu"), "--min-age", "30m", "--batch-size",
+                             str(a.batch_size), "--progress", "json",
+                             *(["--jobs", str(a.jobs)] if a.jobs != 1 else []), *a.extra.split()],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    bcpu.client_pid = proc.pid
+    out, err = proc.communicate()
+    r = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
     wall = time.monotonic() - t
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     time.sleep(0.5)   # the backend's exit reaped
