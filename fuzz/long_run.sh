@@ -20,7 +20,8 @@
 #   shows shorter allocation stacks (rerun the artifact without the option).
 # - -timeout=60 (CI: 10): on a shared machine a worker can be starved for
 #   seconds; a 0.17 s input once hit the 10 s limit that way. A slow input still
-#   shows as stat::slowest_unit_time_sec and in the CI runs.
+#   shows as stat::slowest_unit_time_sec and in the CI runs; -report_slow_units=60
+#   likewise (a starved unit wrote slow-unit-* files of inputs that run in 0.1 s).
 # Exit status: 0 when every worker finished its runs without a finding.
 set -u
 if [ $# -lt 3 ]; then
@@ -43,7 +44,7 @@ echo "long_run.sh: $target, $workers worker(s) x $per runs, max_len $maxlen, out
 pids=()
 for ((w = 1; w <= workers; w++)); do
   ASAN_OPTIONS="malloc_context_size=2${ASAN_OPTIONS:+:$ASAN_OPTIONS}" \
-    "$bin" -runs="$per" -timeout=60 -rss_limit_mb=2048 -max_len="$maxlen" -print_final_stats=1 \
+    "$bin" -runs="$per" -timeout=60 -report_slow_units=60 -rss_limit_mb=2048 -max_len="$maxlen" -print_final_stats=1 \
     -artifact_prefix="$out/artifacts/" "$out/corpus" "$root/fuzz/corpus/$target" "${extra[@]}" \
     > "$out/$stamp.worker$w.log" 2>&1 &
   pids+=($!)
@@ -59,8 +60,8 @@ for ((w = 1; w <= workers; w++)); do
 done
 secs=$(( $(date +%s) - start ))
 cov=$(grep -ho 'cov: [0-9]*' "$out/$stamp".worker*.log | sort -t' ' -k2 -n | tail -1)
-findings=$(find "$out/artifacts" -type f | wc -l)
-printf '%s\t%s\t%d workers\t%d executions\t%d s\tmax_len %s\tpeak RSS %s MB\t%s\texit %s\tartifacts %d\n' \
+findings=$(find "$out/artifacts" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
+printf '%s\t%s\t%d workers\t%d executions\t%d s\tmax_len %s\tpeak RSS %s MB\t%s\texit %s\tfindings %d\n' \
   "$stamp" "$target" "$workers" "$execs" "$secs" "$maxlen" "$rss" "$cov" "$codes" "$findings" \
   | tee -a "$out/runs.tsv"
 exit $rc
