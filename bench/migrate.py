@@ -48,19 +48,27 @@ def server_cpu(pgdir):
     with open(os.path.join(pgdir, "data", "postmaster.pid")) as f:
         pm = int(f.readline())
     bg = 0.0
+    for pid, cmd in children_of(pm):
+        if any(k in cmd for k in ("checkpointer", "background writer", "walwriter")):
+            bg += cpu_of(pid)
+    return cpu_of(pm, children=True), bg
+
+
+def children_of(parent):
+    """(pid, command line) of each live process whose parent is `parent`."""
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
             with open(f"/proc/{pid}/stat") as f:
                 ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if ppid != parent:
+                continue
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 cmd = f.read().decode(errors="replace")
-        except OSError:
+        except (OSError, ValueError, IndexError):
             continue
-        if ppid == pm and any(k in cmd for k in ("checkpointer", "background writer", "walwriter")):
-            bg += cpu_of(pid)
-    return cpu_of(pm, children=True), bg
+        yield pid, cmd
 
 
 def client_ports(pid):
@@ -109,16 +117,8 @@ class BackendCpu(threading.Thread):
             ports = client_ports(self.client_pid) if self.client_pid else set()
             tags = {f"({p})" for p in ports}
             n = 0
-            for pid in os.listdir("/proc"):
-                if not pid.isdigit():
-                    continue
+            for pid, cmd in children_of(self.pm):
                 try:
-                    with open(f"/proc/{pid}/stat") as f:
-                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                    if ppid != self.pm:
-                        continue
-                    with open(f"/proc/{pid}/cmdline", "rb") as f:
-                        cmd = f.read().decode(errors="replace")
                     if "autovacuum worker" in cmd:
                         c = cpu_of(int(pid))
                         self.autovac[pid] = c
