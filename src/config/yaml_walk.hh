@@ -52,7 +52,11 @@ bool IsQuoted(const YAML::Node& n);
 // "a list", "a mapping", "null (no value)", "\"abc\"", "a quoted string \"5\"".
 std::string Describe(const YAML::Node& n);
 // Optimal string alignment distance (Levenshtein plus adjacent transposition).
-std::size_t EditDistance(std::string_view a, std::string_view b);
+// With a limit, the result is exact when it is <= limit and is limit + 1
+// otherwise; the computation stops as soon as the distance must exceed the
+// limit ("did you mean" only wants names within two edits).
+std::size_t EditDistance(std::string_view a, std::string_view b,
+                         std::size_t limit = static_cast<std::size_t>(-1) - 1);
 
 struct Entry {
   std::string key;

@@ -3,10 +3,13 @@
 // off the YAML text of each case; kLedger fills lines 1-4).
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "config/load.hh"
+#include "config/yaml_walk.hh"
 #include "helpers.hh"
 
 namespace provledger::config::test {
@@ -100,6 +103,53 @@ BOOST_AUTO_TEST_CASE(huge_unknown_key_gets_no_suggestion) {
              "unknown key \"poll_intervalxx\" at top level; did you mean \"poll_interval\"?");
   ExpectOnly(kLedger + "poll_interva: 15s\n", "t.yml:5:1: ",
              "unknown key \"poll_interva\" at top level; did you mean \"poll_interval\"?");
+}
+
+// The oracle: the textbook full-table optimal string alignment distance.
+std::size_t FullTableDistance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
+                          d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+BOOST_AUTO_TEST_CASE(edit_distance_exact_and_bounded) {
+  BOOST_TEST(EditDistance("widnow", "window") == 1u);  // one transposition
+  BOOST_TEST(EditDistance("kitten", "sitting") == 3u);
+  BOOST_TEST(EditDistance("ca", "abc") == 3u);  // OSA, not unrestricted Damerau (2)
+  BOOST_TEST(EditDistance("", "abc") == 3u);
+  BOOST_TEST(EditDistance("abc", "") == 3u);
+  BOOST_TEST(EditDistance("kitten", "sitting", 2) == 3u);  // over the limit: limit + 1
+  BOOST_TEST(EditDistance("kitten", "sitting", 3) == 3u);
+  BOOST_TEST(EditDistance(std::string(1000, 'x'), "x", 2) == 3u);
+  // Random pairs over a small alphabet (many near misses), known-key lengths on
+  // both sides of the 64-entry stack row: bounded == min(exact, limit + 1).
+  std::mt19937 rng(20261205);
+  auto word = [&rng](std::size_t max_len) {
+    std::string w(std::uniform_int_distribution<std::size_t>(0, max_len)(rng), 'a');
+    for (char& c : w) c = static_cast<char>('a' + std::uniform_int_distribution<int>(0, 2)(rng));
+    return w;
+  };
+  for (int t = 0; t < 3000; ++t) {
+    const std::string a = word(t % 3 == 0 ? 80 : 12);
+    std::string b = t % 2 == 0 ? word(t % 3 == 0 ? 80 : 12) : a;
+    if (t % 2 == 1 && !b.empty()) b[std::uniform_int_distribution<std::size_t>(0, b.size() - 1)(rng)] = 'd';
+    const std::size_t exact = FullTableDistance(a, b);
+    BOOST_TEST_REQUIRE(EditDistance(a, b) == exact, a << " / " << b);
+    for (std::size_t limit : {0u, 1u, 2u, 5u}) {
+      BOOST_TEST_REQUIRE(EditDistance(a, b, limit) == std::min(exact, limit + 1),
+                         a << " / " << b << " limit " << limit);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(wrong_types) {
