@@ -6,14 +6,18 @@
 // began before the day are recognised as the exporter does), ledgers'
 // receipts from there - grace, both up to the day's end (spans) and the day's
 // end + grace (receipts), and each ledger's anchored stream over the day. The
-// reads are interleaved page by page (max_rows_per_poll per step) and the
-// Engine advances after each step, so memory follows the coverage window's
-// traffic plus tenants x kinds, not the day's operations.
+// day is read in rounds (two pages of spans from every trace store, then every
+// ledger up to the slowest store + grace) and the Engine advances after each
+// round, so memory follows the coverage window's traffic plus tenants x kinds,
+// not the day's operations. Each stream source is read on its own thread and
+// connection, a few rounds ahead; the Engine applies the pages on the calling
+// thread in round order (report/readers.hh), so thread timing changes nothing.
 //
 // Throws RunError when a source fails (connect, query, timeout: the text
 // names the source and never holds a password), when no trace store is
-// configured, or when a source has not yet been read up to the point the day
-// needs (the day is not complete: run after day end + grace + out_of_order).
+// configured or one is an otlp_file store, or when a source has not yet been
+// read up to the point the day needs (the day is not complete: run after
+// day end + grace + out_of_order).
 #pragma once
 
 #include <cstdint>

@@ -330,6 +330,15 @@ def test_report():
         f.write(ledger_config(pg, [("eu", "eu-west", "ledger_eu")], "traces", window="1h", grace="2m",
                               trace_out_of_order="3d"))
     fails(1, "trace store traces is not complete for the day yet", cfg=incomplete)
+    # An OpenTelemetry file store has no time position to start a day from: refused, by name.
+    otlp_cfg = os.path.join(work, "otlp.yml")
+    with open(otlp_cfg, "w") as f:
+        head, stores = cfg_text.split("trace_stores:\n", 1)
+        stores = stores.replace("    kind: postgres\n", "    kind: otlp_file\n    path: " +
+                                os.path.join(work, "spans.jsonl") + "\n", 1)
+        stores = stores.replace(f'    dsn: "{pg.dsn("traces")}"\n', "", 1).replace("    connect_timeout: 2s\n", "", 1)
+        f.write(head + "trace_stores:\n" + stores)
+    fails(1, "trace store traces is an otlp_file store; the report reads postgres trace stores only", cfg=otlp_cfg)
     # Database down.
     pg.stop()
     fails(1, "source traces (traces): ")
