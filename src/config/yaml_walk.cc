@@ -76,8 +76,9 @@ std::string Describe(const YAML::Node& n) {
 // Early exit: every cell of row i is at least min(min of row i-1, min of row
 // i-2 + 1) (each of its four predecessors lies in one of those rows), and a
 // row's min is at most the previous row's min + 1 (a deletion); so once a row
-// is above the limit, no later row comes back under it. Under ASan, the unbounded version with three heap rows per call was half
-// of the config loader's time on fuzzed input full of unknown keys.
+// is above the limit, no later row comes back under it. Under ASan, the
+// unbounded version with three heap rows per call was half of the config
+// loader's time on fuzzed input full of unknown keys.
 std::size_t EditDistance(std::string_view a, std::string_view b, std::size_t limit) {
   const std::size_t n = a.size(), m = b.size();
   const std::size_t over = limit + 1;

@@ -132,7 +132,6 @@ DayRead ReadDay(const config::Config& cfg, const ReadOptions& o) {
   const Micros spans_from = o.day_start - eo.window - grace;
   const Micros receipts_from = spans_from - grace;
 
-
   DayRead out;
   std::vector<source::TraceSource*> traces;
   std::vector<source::LedgerSource*> ledgers;
@@ -164,23 +163,18 @@ DayRead ReadDay(const config::Config& cfg, const ReadOptions& o) {
   // depend on thread timing (the tenant cap admits tenants in arrival order).
   TraceRounds rounds(traces.size());
   Readers readers(streams, &rounds);
+  // A source's pages go to its own queue.
+  auto queue_for = [&](source::Source* s) {
+    readers.queues.push_back(std::make_unique<PollQueue>(queue_rows));
+    PollQueue* q = readers.queues.back().get();
+    s->SetSink([q](source::Batch&& b) {
+      if (!q->PushPage(std::move(b))) throw RunError("stopped");
+    });
+    return q;
+  };
   std::vector<PollQueue*> trace_q, ledger_q;
-  for (std::size_t i = 0; i < traces.size(); ++i) {
-    readers.queues.push_back(std::make_unique<PollQueue>(queue_rows));
-    PollQueue* q = readers.queues.back().get();
-    trace_q.push_back(q);
-    traces[i]->SetSink([q](source::Batch&& b) {
-      if (!q->PushPage(std::move(b))) throw RunError("stopped");
-    });
-  }
-  for (source::LedgerSource* l : ledgers) {
-    readers.queues.push_back(std::make_unique<PollQueue>(queue_rows));
-    PollQueue* q = readers.queues.back().get();
-    ledger_q.push_back(q);
-    l->SetSink([q](source::Batch&& b) {
-      if (!q->PushPage(std::move(b))) throw RunError("stopped");
-    });
-  }
+  for (source::TraceSource* t : traces) trace_q.push_back(queue_for(t));
+  for (source::LedgerSource* l : ledgers) ledger_q.push_back(queue_for(l));
   for (std::size_t i = 0; i < traces.size(); ++i) {
     readers.threads.emplace_back(ReadTraces, traces[i], i, trace_q[i], &rounds);
   }
